@@ -1,0 +1,1 @@
+"""The accounting store: SQLAlchemy models, Alembic migrations and the async store."""

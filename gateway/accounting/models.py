@@ -1,0 +1,93 @@
+"""SQLAlchemy 2.x models. Schema changes go through an Alembic migration in migrations/versions."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, DateTime, Integer, LargeBinary, String, Text, TypeDecorator
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores naive UTC, returns aware UTC: SQLite keeps no zone, PostgreSQL may be set to any."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class QueueRow(Base):
+    __tablename__ = "queues"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(45), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class AppUserRow(Base):
+    """Administrators and bookkeepers of the web UI."""
+
+    __tablename__ = "app_users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(100), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(20))
+    email: Mapped[str] = mapped_column(String(255))
+    full_name: Mapped[str] = mapped_column(String(255), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class JobRow(Base):
+    __tablename__ = "jobs"
+    __table_args__ = {"sqlite_autoincrement": True}  # job ids are never reused
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    uuid: Mapped[str] = mapped_column(String(45), unique=True)
+    queue: Mapped[str] = mapped_column(String(100), index=True)
+    name: Mapped[str] = mapped_column(String(255), default="")
+    user: Mapped[str] = mapped_column(String(255), default="")
+    origin_host: Mapped[str] = mapped_column(String(255), default="")
+    state: Mapped[int] = mapped_column(Integer, index=True)
+    reasons: Mapped[str] = mapped_column(Text, default="")
+    message: Mapped[str] = mapped_column(Text, default="")
+    document_format: Mapped[str] = mapped_column(String(127), default="")
+    document_name: Mapped[str] = mapped_column(String(255), default="")
+    document_path: Mapped[str] = mapped_column(Text, default="")
+    document_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    template: Mapped[bytes] = mapped_column(LargeBinary, default=b"")
+    hold_until: Mapped[str] = mapped_column(String(64), default="")
+    copies: Mapped[int] = mapped_column(Integer, default=1)
+    sides: Mapped[str] = mapped_column(String(64), default="")
+    color_mode: Mapped[str] = mapped_column(String(64), default="")
+    media: Mapped[str] = mapped_column(String(255), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    processing_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    printer: Mapped[str] = mapped_column(String(100), default="")
+    upstream_uri: Mapped[str] = mapped_column(Text, default="")
+    upstream_job_id: Mapped[int] = mapped_column(Integer, default=0)
+    forward_phase: Mapped[str] = mapped_column(String(20), default="")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    impressions: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    media_sheets: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    pages: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    failure_reason: Mapped[str] = mapped_column(Text, default="")

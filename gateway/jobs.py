@@ -1,0 +1,214 @@
+"""Jobs and their state machine: the only place a job's state changes.
+
+Every transition is written to the store before it is applied in memory or acted on, so after a
+crash the store says exactly how far each job got.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from .accounting.models import JobRow
+from .accounting.store import Store, now
+from .ipp.enums import JobState
+
+log = logging.getLogger(__name__)
+
+ACTIVE_STATES = (
+    JobState.PENDING,
+    JobState.PENDING_HELD,
+    JobState.PROCESSING,
+    JobState.PROCESSING_STOPPED,
+)
+TERMINAL_STATES = (JobState.CANCELED, JobState.ABORTED, JobState.COMPLETED)
+
+ALLOWED: dict[JobState, frozenset[JobState]] = {
+    JobState.PENDING_HELD: frozenset(
+        {JobState.PENDING, JobState.PENDING_HELD, JobState.CANCELED, JobState.ABORTED}
+    ),
+    # pending -> processing-stopped: no printer of the group can take the job yet.
+    JobState.PENDING: frozenset(
+        {
+            JobState.PENDING_HELD,
+            JobState.PROCESSING,
+            JobState.PROCESSING_STOPPED,
+            JobState.CANCELED,
+            JobState.ABORTED,
+        }
+    ),
+    JobState.PROCESSING: frozenset(
+        {
+            JobState.PROCESSING,
+            JobState.PROCESSING_STOPPED,
+            JobState.COMPLETED,
+            JobState.CANCELED,
+            JobState.ABORTED,
+        }
+    ),
+    JobState.PROCESSING_STOPPED: frozenset(
+        {
+            JobState.PROCESSING,
+            JobState.PROCESSING_STOPPED,
+            JobState.COMPLETED,
+            JobState.CANCELED,
+            JobState.ABORTED,
+        }
+    ),
+}
+
+
+class IllegalTransition(RuntimeError):
+    pass
+
+
+@dataclass
+class Job:
+    """A job as printgate knows it; mirrors accounting.models.JobRow."""
+
+    id: int
+    uuid: str
+    queue: str
+    state: JobState
+    created_at: datetime
+    name: str = ""
+    user: str = ""
+    origin_host: str = ""
+    reasons: tuple[str, ...] = ()
+    message: str = ""
+    document_format: str = ""
+    document_name: str = ""
+    document_path: str = ""
+    document_bytes: int = 0
+    template: bytes = b""
+    hold_until: str = ""
+    copies: int = 1
+    sides: str = ""
+    color_mode: str = ""
+    media: str = ""
+    processing_at: datetime | None = None
+    completed_at: datetime | None = None
+    printer: str = ""
+    upstream_uri: str = ""
+    upstream_job_id: int = 0
+    forward_phase: str = ""
+    attempts: int = 0
+    impressions: int | None = None
+    media_sheets: int | None = None
+    pages: int | None = None
+    failure_reason: str = ""
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.state in TERMINAL_STATES
+
+    @classmethod
+    def from_row(cls, row: JobRow) -> Job:
+        values = {f.name: getattr(row, f.name) for f in dataclasses.fields(cls)}
+        values["state"] = JobState(row.state)
+        values["reasons"] = tuple(r for r in row.reasons.split(",") if r)
+        return cls(**values)
+
+    def row_fields(self) -> dict[str, Any]:
+        values = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        values["state"] = int(self.state)
+        values["reasons"] = ",".join(self.reasons)
+        return values
+
+
+def _stored(name: str, value: Any) -> Any:
+    if name == "state":
+        return int(value)
+    if name == "reasons":
+        return ",".join(value)
+    return value
+
+
+@dataclass
+class JobManager:
+    """Owns the in-memory active jobs and their persistence; wakes whoever waits on changes."""
+
+    store: Store
+    active: dict[int, Job] = field(default_factory=dict)
+    listeners: list[Callable[[Job], None]] = field(default_factory=list)
+
+    async def load_active(self) -> list[Job]:
+        rows = await self.store.list_jobs(None, [int(s) for s in ACTIVE_STATES])
+        self.active = {row.id: Job.from_row(row) for row in rows}
+        return list(self.active.values())
+
+    async def create(self, **values: Any) -> Job:
+        values.setdefault("created_at", now())
+        job = Job(id=0, **values)
+        fields = job.row_fields()
+        del fields["id"]
+        job.id = await self.store.insert_job(fields)
+        if not job.is_terminal:
+            self.active[job.id] = job
+        self._notify(job)
+        return job
+
+    async def transition(
+        self,
+        job: Job,
+        state: JobState,
+        reasons: Iterable[str] = (),
+        message: str = "",
+        **changes: Any,
+    ) -> None:
+        if job.state not in ALLOWED or state not in ALLOWED[job.state]:
+            raise IllegalTransition(f"job {job.id}: {job.state.name} -> {state.name}")
+        changes.update(state=state, reasons=tuple(reasons), message=message)
+        if state == JobState.PROCESSING and job.processing_at is None:
+            changes.setdefault("processing_at", now())
+        if state in TERMINAL_STATES:
+            changes.setdefault("completed_at", now())
+        await self.update(job, **changes)
+        log.info("job %d %s %s %s", job.id, state.name.lower(), ",".join(job.reasons), message)
+
+    async def update(self, job: Job, **changes: Any) -> None:
+        """Persist then apply field changes (the state only through transition)."""
+        await self.store.update_job(job.id, {k: _stored(k, v) for k, v in changes.items()})
+        for name, value in changes.items():
+            setattr(job, name, value)
+        if job.is_terminal:
+            self.active.pop(job.id, None)
+        self._notify(job)
+
+    async def get(self, job_id: int) -> Job | None:
+        if job_id in self.active:
+            return self.active[job_id]
+        row = await self.store.get_job(job_id)
+        return Job.from_row(row) if row is not None else None
+
+    async def list(
+        self,
+        queue: str,
+        states: Iterable[JobState],
+        user: str | None = None,
+        limit: int | None = None,
+        newest_first: bool = False,
+    ) -> list[Job]:
+        wanted = set(states)
+        if wanted <= set(ACTIVE_STATES):  # answered from memory, in job-id order
+            jobs = [
+                j
+                for j in sorted(self.active.values(), key=lambda j: j.id, reverse=newest_first)
+                if j.queue == queue and j.state in wanted and (user is None or j.user == user)
+            ]
+            return jobs[:limit] if limit else jobs
+        rows = await self.store.list_jobs(
+            queue, [int(s) for s in wanted], user, limit, newest_first
+        )
+        return [self.active.get(row.id) or Job.from_row(row) for row in rows]
+
+    def queued_count(self, queue: str) -> int:
+        return sum(1 for j in self.active.values() if j.queue == queue)
+
+    def _notify(self, job: Job) -> None:
+        for listener in self.listeners:
+            listener(job)

@@ -1,0 +1,100 @@
+"""The aiohttp application: the IPP POST route with the body streamed into the decoder, and the
+small fixed routes (health, icons). Policy lives in operations.py, not here."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+
+from aiohttp import web
+
+from .icons import SIZES, printer_icon
+from .ipp import Decoder, IppDecodeError, IppTooLarge, encode
+from .operations import IppRequest, Operations
+from .printer_attrs import Origin
+from .spool import SpoolError
+
+log = logging.getLogger(__name__)
+READ_CHUNK = 1 << 18
+OPERATIONS_KEY = web.AppKey("operations", Operations)
+READY_KEY = web.AppKey("ready", Callable[[], bool])
+MAX_ATTRIBUTES_KEY = web.AppKey("max_attribute_bytes", int)
+
+
+def make_app(
+    operations: Operations, max_attribute_bytes: int, ready: Callable[[], bool]
+) -> web.Application:
+    # client_max_size only guards aiohttp's own body reads; IPP bodies are streamed and bounded
+    # by the decoder (attributes) and the spool (documents).
+    app = web.Application(client_max_size=1 << 20)
+    app[OPERATIONS_KEY] = operations
+    app[READY_KEY] = ready
+    app[MAX_ATTRIBUTES_KEY] = max_attribute_bytes
+    app.router.add_post("/ipp/print/{queue}", handle_ipp)
+    app.router.add_get("/healthz", handle_health)
+    app.router.add_get("/icons/printer-{size:\\d+}.png", handle_icon)
+    return app
+
+
+async def handle_health(request: web.Request) -> web.Response:
+    if request.app[READY_KEY]():
+        return web.Response(text="ok\n")
+    return web.Response(status=503, text="starting\n")
+
+
+async def handle_icon(request: web.Request) -> web.Response:
+    size = int(request.match_info["size"])
+    if size not in SIZES:
+        raise web.HTTPNotFound()
+    return web.Response(
+        body=printer_icon(size),
+        content_type="image/png",
+        headers={"Cache-Control": "max-age=86400"},
+    )
+
+
+async def handle_ipp(request: web.Request) -> web.StreamResponse:
+    if request.content_type != "application/ipp":
+        return web.Response(status=400, text="Content-Type must be application/ipp\n")
+    decoder = Decoder(max_bytes=request.app[MAX_ATTRIBUTES_KEY])
+    try:
+        message = None
+        while message is None:
+            chunk = await request.content.readany()
+            if not chunk:
+                message = decoder.finish()
+                break
+            message = decoder.feed(chunk)
+    except IppTooLarge:
+        response = web.Response(status=413, text="IPP attributes too large\n")
+        response.force_close()
+        return response
+    except IppDecodeError as exc:
+        response = web.Response(status=400, text=f"Malformed IPP request: {exc}\n")
+        response.force_close()
+        return response
+    ipp_request = IppRequest(
+        message=message,
+        queue=request.match_info["queue"],
+        origin=Origin(host=request.host, secure=request.secure),
+        peer=request.remote or "",
+        document=_document(decoder.rest, request),
+    )
+    reply = await request.app[OPERATIONS_KEY].handle(ipp_request)
+    body = reply if isinstance(reply, bytes) else encode(reply)
+    response = web.Response(body=body, content_type="application/ipp")
+    if not request.content.at_eof():
+        # The client is still sending a document we did not take: don't read it for nothing.
+        response.force_close()
+    return response
+
+
+async def _document(first: bytes, request: web.Request) -> AsyncIterator[bytes]:
+    """The request body after the attributes: the document, as the client sends it."""
+    if first:
+        yield first
+    try:
+        while chunk := await request.content.readany():
+            yield chunk
+    except Exception as exc:  # aiohttp raises its own payload errors on a cut upload
+        raise SpoolError(f"document upload interrupted: {exc}") from exc

@@ -1,0 +1,182 @@
+"""Wires everything from the config and owns start-up and shutdown order.
+
+Start-up: store (migrated) -> spool (orphans removed) -> jobs (active ones loaded) -> printers
+(attributes fetched) -> queues -> listeners -> dispatching. Shutdown runs the other way: stop
+accepting, stop dispatching (jobs under way stay recorded mid-forward and are reconciled on
+the next start), close the store last.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import signal
+import sys
+import time
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+
+from aiohttp import web
+
+from .accounting.store import Store
+from .config import Config, split_address
+from .dispatcher import Dispatcher
+from .ipp_client import IppClient
+from .jobs import JobManager
+from .operations import Gateway, Operations
+from .passwords import hash_password
+from .printer_attrs import QueueView
+from .printers import IppPrinter, PrinterBackend, PrinterState, refresh
+from .server import make_app
+from .spool import Spool
+from .tasks import TaskKeeper
+from .virtual_printer import FilePrinter
+
+log = logging.getLogger(__name__)
+FIRST_FETCH_TIMEOUT = 15.0
+WEB_ADDONS = "printgate.web"
+
+
+def backend_for(uri: str, client: IppClient) -> PrinterBackend:
+    if uri.startswith("file:"):
+        return FilePrinter(uri)
+    return IppPrinter(uri, client)
+
+
+@dataclass
+class Service:
+    config: Config
+    tasks: TaskKeeper = field(default_factory=TaskKeeper)
+    ready: bool = False
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.stopping.set)
+        store = await Store.open(self.config.database_url, self.tasks)
+        client = IppClient()
+        runner: web.AppRunner | None = None
+        try:
+            runner = await self._start(store, client)
+            await self.stopping.wait()
+            log.info("stopping")
+        finally:
+            self.ready = False
+            if runner is not None:
+                await runner.shutdown()
+                await runner.cleanup()
+            await self.tasks.cancel_all()
+            await client.close()
+            await store.close()
+
+    async def _start(self, store: Store, client: IppClient) -> web.AppRunner:
+        config = self.config
+        await self._first_admin(store)
+        uuids = await store.queue_uuids(q.name for q in config.queues)
+        spool = Spool(config.spool_dir, config.server.max_document_bytes)
+        jobs = JobManager(store)
+        active = await jobs.load_active()
+        removed = spool.remove_orphans(j.document_path for j in active)
+        log.info("%d active jobs resumed, %d orphan spool files removed", len(active), removed)
+        printers = {p.name: PrinterState(p, backend_for(p.uri, client)) for p in config.printers}
+        await self._fetch_all(printers)
+        dispatcher = Dispatcher(config, jobs, printers, spool, self.tasks)
+        started = time.time()
+        queues = {
+            q.name: QueueView(
+                q,
+                uuids[q.name],
+                [printers[n] for n in q.printers],
+                queued_jobs=lambda name=q.name: jobs.queued_count(name),  # type: ignore[misc]
+                processing=lambda name=q.name: dispatcher.busy(name),  # type: ignore[misc]
+                started=started,
+                max_document_bytes=config.server.max_document_bytes,
+            )
+            for q in config.queues
+        }
+        gateway = Gateway(queues, jobs, spool, dispatcher, self.tasks)
+        app = make_app(Operations(gateway), config.server.max_attribute_bytes, lambda: self.ready)
+        for addon in entry_points(group=WEB_ADDONS):
+            addon.load()(app, gateway, config)
+        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await runner.setup()
+        for address in config.server.listen:
+            host, port = split_address(address)
+            await web.TCPSite(runner, host, port, reuse_address=True).start()
+        dispatcher.start()
+        self.tasks.spawn(self._refresh_loop(printers), name="printer-refresh")
+        self.ready = True
+        self._banner()
+        return runner
+
+    async def _fetch_all(self, printers: dict[str, PrinterState]) -> None:
+        async def one(printer: PrinterState) -> None:
+            try:
+                await asyncio.wait_for(
+                    refresh(printer, self.config.jobs.retry_initial_delay), FIRST_FETCH_TIMEOUT
+                )
+            except TimeoutError:
+                printer.mark_down("no answer at start-up", self.config.jobs.retry_initial_delay)
+
+        await asyncio.gather(*(one(p) for p in printers.values()))
+
+    async def _refresh_loop(self, printers: dict[str, PrinterState]) -> None:
+        """Keep capabilities current; bring back printers that went down."""
+        settings = self.config.jobs
+        last: dict[str, float] = {}
+        while True:
+            await asyncio.sleep(1.0)
+            now = time.monotonic()
+            for printer in printers.values():
+                due = (not printer.up and now >= printer.retry_at) or (
+                    now - last.get(printer.name, now) >= settings.printer_refresh_interval
+                )
+                last.setdefault(printer.name, now)
+                if due and not printer.busy.locked():
+                    last[printer.name] = now
+                    await refresh(printer, settings.retry_max_delay)
+
+    async def _first_admin(self, store: Store) -> None:
+        if await store.count_app_users():
+            return
+        password = secrets.token_urlsafe(12)
+        await store.add_app_user(
+            "admin", hash_password(password), "admin", "admin@localhost", "Administrator"
+        )
+        print(f"First administrator: admin / {password}  (shown once; change it)", flush=True)
+
+    def _banner(self) -> None:
+        for address in self.config.server.listen:
+            host, port = split_address(address)
+            shown = "127.0.0.1" if host in ("0.0.0.0", "") else host
+            for queue in self.config.queues:
+                print(
+                    f"Queue {queue.name}: ipp://{shown}:{port}/ipp/print/{queue.name}", flush=True
+                )
+            print(f"Web UI: http://{shown}:{port}/", flush=True)
+        print(f"Data: {self.config.server.data_dir}  (config: {self.config.source})", flush=True)
+
+
+def serve(config: Config) -> int:
+    logging.basicConfig(
+        level=logging.INFO,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    config.server.data_dir.mkdir(parents=True, exist_ok=True)
+    service = Service(config)
+    try:
+        import uvloop
+
+        loop_factory = uvloop.new_event_loop
+    except ImportError:  # pragma: no cover - uvloop is a dependency, but not essential
+        loop_factory = None
+    with (
+        asyncio.Runner(loop_factory=loop_factory) as runner,
+        contextlib.suppress(KeyboardInterrupt),
+    ):
+        runner.run(service.run())
+    return 0

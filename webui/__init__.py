@@ -1,0 +1,1 @@
+"""printgate web UI."""
