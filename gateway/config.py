@@ -187,7 +187,7 @@ def _section(cls: Any, table: Any, where: str) -> Any:
     _no_unknown(table, set(specs), where)
     values: dict[str, Any] = {}
     for key, value in table.items():
-        values[key] = _coerce(value, specs[key].type, f"{where} {key}")
+        values[key] = _coerce(value, str(specs[key].type), f"{where} {key}")
     try:
         section = cls(**values)
     except TypeError as exc:

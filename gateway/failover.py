@@ -36,7 +36,7 @@ class RetryPolicy:
 
     def delay(self, attempt: int) -> float:
         """Exponential back-off: initial, 2x, 4x ... capped at max_delay."""
-        return min(self.max_delay, self.initial_delay * 2 ** max(0, attempt - 1))
+        return min(self.max_delay, self.initial_delay * 2.0 ** max(0, attempt - 1))
 
     def expired(self, first_failure: float | None, now: float) -> bool:
         return first_failure is not None and now - first_failure >= self.window

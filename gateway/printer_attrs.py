@@ -99,6 +99,7 @@ REPLACED = frozenset(
         "printer-state",
         "printer-state-change-date-time",
         "printer-state-change-time",
+        "overrides-supported",
         "printer-state-message",
         "printer-state-reasons",
         "printer-supply-info-uri",
@@ -120,16 +121,6 @@ REPLACED = frozenset(
         "notify-lease-duration-supported",
         "notify-max-events-supported",
         "ippget-event-life",
-        "printer-alert",
-        "printer-alert-description",
-        "printer-supply",
-        "printer-supply-description",
-        "printer-input-tray",
-        "printer-output-tray",
-        "printer-firmware-name",
-        "printer-firmware-patches",
-        "printer-firmware-string-version",
-        "printer-firmware-version",
     }
 )
 # Attributes that depend on the moment or on the client, encoded for each request.
@@ -140,6 +131,7 @@ DYNAMIC = (
     "printer-state-reasons",
     "printer-state-message",
     "printer-state-change-time",
+    "printer-state-change-date-time",
     "printer-is-accepting-jobs",
     "queued-job-count",
     "printer-uri-supported",
@@ -331,13 +323,10 @@ class QueueView:
             ),
             m.keyword("printer-kind", "document"),
         ]
-        for name, default in (
-            ("printer-make-and-model", "printgate queue"),
-            ("color-supported", None),
-            ("printer-device-id", None),
-        ):
-            if upstream.get(name) is None and default is not None:
-                kept.append(m.text(name, default))
+        kept += [
+            m.keyword("overrides-supported", "document-numbers", "pages"),
+            *_fallbacks(upstream),
+        ]
         return kept
 
     # --- state ----------------------------------------------------------------------------
@@ -371,6 +360,9 @@ class QueueView:
             m.keyword("printer-state-reasons", *reasons),
             m.text("printer-state-message", message),
             m.integer("printer-state-change-time", int(self.started)),
+            m.date_time(
+                "printer-state-change-date-time", datetime.fromtimestamp(self.started, UTC)
+            ),
             m.boolean("printer-is-accepting-jobs", True),
             m.integer("queued-job-count", self._queued_jobs()),
             m.uri(
@@ -414,6 +406,24 @@ class QueueView:
     def group(self, origin: Origin, auth: str) -> Group:
         """All attributes as a Group (for callers that need values, not bytes)."""
         return m.group(Tag.PRINTER, [*self.static_group(), *self.dynamic(origin, auth)])
+
+
+def _fallbacks(upstream: Group) -> list[Attribute]:
+    """Attributes IPP 2.0 / Everywhere require that some printers leave out (ippeveprinter has
+    no pwg-raster-document-sheet-back, the virtual printer no rendering intents): neutral values
+    that promise nothing the printer cannot do."""
+    color = upstream.get("color-supported")
+    is_color = color is not None and color.value is True
+    wanted = [
+        m.text("printer-make-and-model", "printgate queue"),
+        m.integer("pages-per-minute", 1),
+        *([m.integer("pages-per-minute-color", 1)] if is_color else []),
+        m.keyword("print-rendering-intent-supported", "auto"),
+        m.keyword("print-rendering-intent-default", "auto"),
+        m.boolean("preferred-attributes-supported", False),
+        m.keyword("pwg-raster-document-sheet-back", "normal"),
+    ]
+    return [a for a in wanted if upstream.get(a.name) is None]
 
 
 def _wanted(name: str, requested: frozenset[str] | None) -> bool:

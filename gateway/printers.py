@@ -196,7 +196,7 @@ class IppPrinter:
         reasons = job.get("job-state-reasons")
         message = job.get("job-state-message")
         try:
-            job_state = JobState(state.integer() if state else 0)
+            job_state = JobState((state.integer() or 0) if state else 0)
         except ValueError:
             job_state = JobState.PROCESSING
         return UpstreamStatus(

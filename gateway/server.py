@@ -17,7 +17,7 @@ from .spool import SpoolError
 log = logging.getLogger(__name__)
 READ_CHUNK = 1 << 18
 OPERATIONS_KEY = web.AppKey("operations", Operations)
-READY_KEY = web.AppKey("ready", Callable[[], bool])
+READY_KEY: web.AppKey[Callable[[], bool]] = web.AppKey("ready")
 MAX_ATTRIBUTES_KEY = web.AppKey("max_attribute_bytes", int)
 
 

@@ -129,10 +129,14 @@ class Spool:
 
 
 async def read_chunks(path: Path, chunk_size: int = READ_CHUNK) -> AsyncIterator[bytes]:
-    """Stream a spooled document back out without loading it whole."""
-    with open(path, "rb") as handle:
-        while chunk := handle.read(chunk_size):
+    """Stream a spooled document back out without loading it whole (reads off the loop, so a
+    slow disk never stalls the other connections)."""
+    handle = await asyncio.to_thread(path.open, "rb")
+    try:
+        while chunk := await asyncio.to_thread(handle.read, chunk_size):
             yield chunk
+    finally:
+        handle.close()
 
 
 def _fsync_dir(path: Path) -> None:

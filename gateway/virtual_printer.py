@@ -120,7 +120,15 @@ def virtual_attributes() -> Group:
             m.keyword("print-scaling-default", "auto"),
             m.enum("finishings-supported", 3),
             m.enum("finishings-default", 3),
-            m.range_("job-priority-supported", Range(1, 100)),
+            m.integer("job-priority-supported", 100),
+            m.integer("pages-per-minute", 60),
+            m.attr(
+                "printer-supply",
+                Tag.OCTET_STRING,
+                b"index=1;class=receptacleThatIsFilled;type=paper;unit=percent;maxcapacity=100;level=100;",
+            ),
+            m.text("printer-supply-description", "Paper"),
+            m.integer("pages-per-minute-color", 60),
             m.integer("job-priority-default", 50),
             m.keyword(
                 "multiple-document-handling-supported",

@@ -304,11 +304,11 @@ class Decoder:
         if pos + 3 > len(buf):
             return None
         tag = buf[pos]
-        name_len = _U16.unpack_from(buf, pos + 1)[0]
+        name_len: int = _U16.unpack_from(buf, pos + 1)[0]
         value_at = pos + 3 + name_len + 2
         if value_at > len(buf):
             return None
-        value_len = _U16.unpack_from(buf, value_at - 2)[0]
+        value_len: int = _U16.unpack_from(buf, value_at - 2)[0]
         end = value_at + value_len
         if end > len(buf):
             return None

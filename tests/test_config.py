@@ -1,0 +1,111 @@
+"""Config loading: every setting documented, bad input refused with one clear line."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from gateway import config
+from gateway.config import ConfigError
+
+EXAMPLE = Path(__file__).parent.parent / "conf" / "printgate.toml"
+
+SECTIONS = {
+    "server": config.ServerConfig,
+    "database": config.DatabaseConfig,
+    "web": config.WebConfig,
+    "jobs": config.JobsConfig,
+    "[printers]": config.PrinterConfig,
+    "[queues]": config.QueueConfig,
+}
+
+
+def _documented_keys() -> dict[str, set[str]]:
+    """Keys per section in the example, commented-out defaults included."""
+    keys: dict[str, set[str]] = {}
+    section = ""
+    for line in EXAMPLE.read_text().splitlines():
+        header = re.match(r"^#?\s*\[(\[?[a-z_]+\]?)\]", line)
+        if header:
+            section = header.group(1)
+            keys.setdefault(section, set())
+            continue
+        key = re.match(r"^#?\s*([a-z_]+)\s*=", line)
+        if key and section:
+            keys[section].add(key.group(1))
+    return keys
+
+
+def test_every_setting_is_documented_in_the_example() -> None:
+    documented = _documented_keys()
+    for section, cls in SECTIONS.items():
+        for field in dataclasses.fields(cls):
+            assert field.name in documented.get(section, set()), (
+                f"{section}.{field.name} is not documented in conf/printgate.toml"
+            )
+
+
+def test_example_config_loads() -> None:
+    loaded = config.parse(tomllib.loads(EXAMPLE.read_text()))
+    assert loaded.queues[0].printers == ("designjet-1",)
+    assert loaded.queues[0].require == ("project", "department")
+
+
+def _minimal(**queue: object) -> dict[str, object]:
+    return {
+        "server": {"listen": ["127.0.0.1:8631"], "data_dir": "/tmp/x"},
+        "printers": [{"name": "p1", "uri": "ipp://127.0.0.1:1/ipp/print"}],
+        "queues": [{"name": "q", "printers": ["p1"], **queue}],
+    }
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"server": {"listen": ["nope"]}}, "is not host:port"),
+        ({"server": {"bogus": 1}}, "unknown key 'bogus'"),
+        ({"queues": [{"name": "q", "printers": ["missing"]}]}, "unknown printer 'missing'"),
+        ({"queues": [{"name": "q", "printers": ["p1"], "auth": "magic"}]}, "auth must be one of"),
+        ({"queues": [{"name": "Unknown", "printers": ["p1"]}]}, "reserved name"),
+        ({"queues": [{"name": "q", "printers": []}]}, "at least one printer"),
+        ({"printers": [{"name": "p1", "uri": "lpd://x"}]}, "uri must be"),
+        ({"jobs": {"retry_window": -1}}, "positive number"),
+        ({"queues": [{"name": "q"}]}, "missing printers"),
+    ],
+)
+def test_bad_config_is_refused_with_a_clear_message(change: dict[str, object], message: str) -> None:
+    raw = _minimal()
+    for key, value in change.items():
+        if isinstance(value, dict) and isinstance(raw.get(key), dict):
+            raw[key] = {**raw[key], **value}  # type: ignore[dict-item]
+        else:
+            raw[key] = value
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        config.parse(raw)
+
+
+def test_embedded_default_is_the_demo_queue(tmp_path: Path) -> None:
+    default = config.embedded_default(tmp_path)
+    assert default.server.listen == ("127.0.0.1:8631",)
+    assert default.queues[0].name == "demo"
+    assert default.printers[0].uri == (tmp_path / "printgate-data" / "output").as_uri()
+    assert default.database_url.endswith("printgate-data/printgate.db")
+
+
+def test_config_lookup_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PRINTGATE_CONFIG", str(tmp_path / "env.toml"))
+    assert config.config_path("explicit.toml") == Path("explicit.toml")
+    assert config.config_path(None) == tmp_path / "env.toml"
+
+
+def test_unreadable_config_is_one_line(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read config"):
+        config.load(str(tmp_path / "absent.toml"))
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[server\n")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        config.load(str(bad))

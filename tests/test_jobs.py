@@ -1,0 +1,86 @@
+"""The job state machine and its persistence: illegal transitions raise, every transition is
+in the store before it is in memory, and a reopened store gives back the active jobs."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from gateway.accounting.store import Store
+from gateway.ipp import JobState
+from gateway.jobs import IllegalTransition, JobManager
+from gateway.tasks import TaskKeeper
+
+
+async def _open(tmp_path: Path) -> tuple[Store, TaskKeeper]:
+    tasks = TaskKeeper()
+    return await Store.open(f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}", tasks), tasks
+
+
+async def test_transitions_follow_the_table(tmp_path: Path) -> None:
+    store, tasks = await _open(tmp_path)
+    jobs = JobManager(store)
+    job = await jobs.create(uuid="urn:uuid:1", queue="q", state=JobState.PENDING)
+    await jobs.transition(job, JobState.PROCESSING, ("job-printing",), "printing")
+    with pytest.raises(IllegalTransition):
+        await jobs.transition(job, JobState.PENDING_HELD)
+    await jobs.transition(job, JobState.COMPLETED, ("job-completed-successfully",))
+    with pytest.raises(IllegalTransition):
+        await jobs.transition(job, JobState.PROCESSING)
+    assert job.completed_at is not None and job.processing_at is not None
+    assert job.id not in jobs.active
+    await store.close()
+    await tasks.cancel_all()
+
+
+async def test_active_jobs_survive_a_reopen(tmp_path: Path) -> None:
+    store, tasks = await _open(tmp_path)
+    jobs = JobManager(store)
+    held = await jobs.create(uuid="urn:uuid:a", queue="q", state=JobState.PENDING_HELD,
+                             reasons=("job-incoming",))
+    done = await jobs.create(uuid="urn:uuid:b", queue="q", state=JobState.PENDING)
+    await jobs.transition(done, JobState.CANCELED, ("job-canceled-by-user",))
+    mid = await jobs.create(uuid="urn:uuid:c", queue="q", state=JobState.PENDING)
+    await jobs.transition(mid, JobState.PROCESSING, forward_phase="sending", upstream_job_id=42)
+    await store.close()
+
+    store2 = await Store.open(f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}", tasks)
+    reloaded = {j.id: j for j in await JobManager(store2).load_active()}
+    assert set(reloaded) == {held.id, mid.id}
+    assert reloaded[held.id].reasons == ("job-incoming",)
+    assert reloaded[mid.id].forward_phase == "sending"
+    assert reloaded[mid.id].upstream_job_id == 42
+    # terminal jobs stay in the store for history
+    old = await JobManager(store2).get(done.id)
+    assert old is not None and old.state == JobState.CANCELED
+    await store2.close()
+    await tasks.cancel_all()
+
+
+async def test_concurrent_creates_are_group_committed_with_unique_ids(tmp_path: Path) -> None:
+    store, tasks = await _open(tmp_path)
+    jobs = JobManager(store)
+    created = await asyncio.gather(
+        *(jobs.create(uuid=f"urn:uuid:{i}", queue="q", state=JobState.PENDING) for i in range(200))
+    )
+    assert len({j.id for j in created}) == 200
+    assert len(await jobs.list("q", [JobState.PENDING])) == 200
+    await store.close()
+    await tasks.cancel_all()
+
+
+async def test_one_failing_write_does_not_sink_its_batch(tmp_path: Path) -> None:
+    store, tasks = await _open(tmp_path)
+    jobs = JobManager(store)
+    results = await asyncio.gather(
+        jobs.create(uuid="urn:uuid:same", queue="q", state=JobState.PENDING),
+        jobs.create(uuid="urn:uuid:same", queue="q", state=JobState.PENDING),  # unique clash
+        jobs.create(uuid="urn:uuid:other", queue="q", state=JobState.PENDING),
+        return_exceptions=True,
+    )
+    assert sum(isinstance(r, Exception) for r in results) == 1
+    assert len(await jobs.list("q", [JobState.PENDING])) == 2
+    await store.close()
+    await tasks.cancel_all()
