@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 
+import uvloop
 from aiohttp import web
 
 from .accounting.store import Store
@@ -37,6 +38,10 @@ from .virtual_printer import FilePrinter
 log = logging.getLogger(__name__)
 FIRST_FETCH_TIMEOUT = 15.0
 WEB_ADDONS = "printgate.web"
+
+
+class StartupError(RuntimeError):
+    """printgate cannot start; the message is the one line the operator sees."""
 
 
 def backend_for(uri: str, client: IppClient) -> PrinterBackend:
@@ -105,7 +110,10 @@ class Service:
         await runner.setup()
         for address in config.server.listen:
             host, port = split_address(address)
-            await web.TCPSite(runner, host, port, reuse_address=True).start()
+            try:
+                await web.TCPSite(runner, host, port, reuse_address=True).start()
+            except OSError as exc:
+                raise StartupError(f"cannot listen on {address}: {exc.strerror}") from exc
         dispatcher.start()
         self.tasks.spawn(self._refresh_loop(printers), name="printer-refresh")
         self.ready = True
@@ -168,15 +176,13 @@ def serve(config: Config) -> int:
     )
     config.server.data_dir.mkdir(parents=True, exist_ok=True)
     service = Service(config)
-    try:
-        import uvloop
-
-        loop_factory = uvloop.new_event_loop
-    except ImportError:  # pragma: no cover - uvloop is a dependency, but not essential
-        loop_factory = None
     with (
-        asyncio.Runner(loop_factory=loop_factory) as runner,
+        asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner,
         contextlib.suppress(KeyboardInterrupt),
     ):
-        runner.run(service.run())
+        try:
+            runner.run(service.run())
+        except StartupError as exc:
+            print(f"printgate: {exc}", file=sys.stderr)
+            return 1
     return 0
