@@ -251,7 +251,8 @@ class QueueView:
 
     def document_formats(self) -> list[str]:
         upstream = self.upstream().get("document-format-supported")
-        theirs = upstream.strings() if upstream else []
+        # A printer never reached yet: take what printgate passes on, the printer decides later.
+        theirs = upstream.strings() if upstream else [*REQUIRED_FORMATS, *PASSED_FORMATS]
         formats = [f for f in (*REQUIRED_FORMATS, *PASSED_FORMATS) if f in theirs]
         for required in REQUIRED_FORMATS:
             if required not in formats:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Protocol
 
 from .config import PrinterConfig
-from .ipp import Group, JobState, Message, Op, Status, Tag
+from .ipp import Group, IppDecodeError, JobState, Message, Op, Status, Tag, decode, encode
 from .ipp import model as m
 from .ipp_client import IppClient, PrinterUnreachable, request
 from .spool import read_chunks
@@ -240,6 +240,7 @@ class PrinterState:
     retry_at: float = 0.0  # monotonic time before which the printer is not tried again
     busy: asyncio.Lock = field(default_factory=asyncio.Lock)
     attributes_version: int = 0
+    cache: Path | None = None  # where the last answer is kept for the next start-up
 
     @property
     def name(self) -> str:
@@ -277,7 +278,30 @@ async def refresh(printer: PrinterState, retry_in: float) -> bool:
     if printer.attributes != attributes:
         printer.attributes = attributes
         printer.attributes_version += 1
+        if printer.cache is not None:
+            await asyncio.to_thread(_save, printer.cache, attributes)
     if not printer.up:
         log.info("printer %s is up", printer.name)
     printer.mark_up()
     return True
+
+
+def load_cached(printer: PrinterState) -> None:
+    """Start from the capabilities the printer had last time, so a queue whose printer is down
+    at start-up still advertises (and accepts) what that printer takes."""
+    if printer.cache is None or not printer.cache.exists():
+        return
+    try:
+        message, _ = decode(printer.cache.read_bytes())
+    except (OSError, IppDecodeError) as exc:
+        log.warning("ignoring cached attributes of %s: %s", printer.name, exc)
+        return
+    printer.attributes = message.group(Tag.PRINTER)
+    printer.attributes_version += 1
+
+
+def _save(path: Path, attributes: Group) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".part")
+    partial.write_bytes(encode(Message((2, 0), 0, 1, (attributes,))))
+    partial.replace(path)

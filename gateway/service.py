@@ -29,7 +29,7 @@ from .jobs import JobManager
 from .operations import Gateway, Operations
 from .passwords import hash_password
 from .printer_attrs import QueueView
-from .printers import IppPrinter, PrinterBackend, PrinterState, refresh
+from .printers import IppPrinter, PrinterBackend, PrinterState, load_cached, refresh
 from .server import make_app
 from .spool import Spool
 from .tasks import TaskKeeper
@@ -86,7 +86,14 @@ class Service:
         active = await jobs.load_active()
         removed = spool.remove_orphans(j.document_path for j in active)
         log.info("%d active jobs resumed, %d orphan spool files removed", len(active), removed)
-        printers = {p.name: PrinterState(p, backend_for(p.uri, client)) for p in config.printers}
+        printers = {
+            p.name: PrinterState(
+                p, backend_for(p.uri, client), cache=config.server.data_dir / "printers" / p.name
+            )
+            for p in config.printers
+        }
+        for printer in printers.values():
+            load_cached(printer)
         await self._fetch_all(printers)
         dispatcher = Dispatcher(config, jobs, printers, spool, self.tasks)
         started = time.time()

@@ -1,0 +1,115 @@
+"""Run the three benchmarks of issue 2 one after the other and print a summary of the figures.
+
+    .venv/bin/python bench/run_all.py [--profile] [--quick]
+
+Each benchmark runs as its own process (bench/gpa_rps.py, bench/intake.py,
+bench/big_document.py) with its own output; each writes its figures to bench/results/NAME.json,
+from which the summary at the end is made. --profile passes --profile on (an extra untimed
+py-spy run of printgate in each); --quick runs shorter versions (a smoke test, not figures).
+Exit status: non-zero if a benchmark failed to run (missing a target is not a failure).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+
+import benchlib as bl
+
+QUICK = {
+    "gpa_rps": ["--duration", "3", "--warmup", "1"],
+    "intake": ["--jobs", "300", "--warmup", "30", "--rounds", "1"],
+    "big_document": ["--size-mib", "256"],
+}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    failed = []
+    started = time.monotonic()
+    for name in ("gpa_rps", "intake", "big_document"):
+        argv = [bl.PYTHON, str(bl.BENCH_DIR / f"{name}.py")]
+        if args.quick:
+            argv += QUICK[name]
+        if args.profile:
+            argv.append("--profile")
+        print(f"\n===== {name}: {' '.join(argv[1:])}", flush=True)
+        before = (
+            (bl.RESULTS_DIR / f"{name}.json").stat().st_mtime
+            if (bl.RESULTS_DIR / f"{name}.json").exists()
+            else 0.0
+        )
+        result = subprocess.run(argv, check=False)
+        fresh = (bl.RESULTS_DIR / f"{name}.json").exists() and (
+            bl.RESULTS_DIR / f"{name}.json"
+        ).stat().st_mtime > before
+        if result.returncode != 0 or not fresh:
+            failed.append(name)
+    print(f"\n===== summary ({time.monotonic() - started:.0f} s)")
+    print(summary())
+    if failed:
+        print(f"FAILED: {', '.join(failed)}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _load(name: str) -> dict:  # type: ignore[type-arg]
+    path = bl.RESULTS_DIR / f"{name}.json"
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def summary() -> str:
+    rows = []
+    gpa = _load("gpa_rps")
+    if gpa:
+        s = gpa["servers"]
+        rows.append(
+            [
+                "Get-Printer-Attributes req/s",
+                s["printgate"]["rps"],
+                "cupsd",
+                s["cupsd"]["rps"],
+                f"{gpa['ratio']:.2f}x",
+                ">= 1.00x",
+            ]
+        )
+    intake = _load("intake")
+    if intake:
+        s = intake["servers"]
+        for peer in ("cupsd", "cupsd SyncOnClose"):
+            if peer in s:
+                rows.append(
+                    [
+                        "Print-Job intake jobs/s",
+                        s["printgate"]["jobs_per_s"],
+                        peer,
+                        s[peer]["jobs_per_s"],
+                        f"{intake['ratios'][peer]:.2f}x",
+                        "-",
+                    ]
+                )
+    big = _load("big_document")
+    if big:
+        rows.append(
+            [
+                "1 GiB document MB/s",
+                big["printgate"]["mb_per_s"],
+                "direct to sink",
+                big["direct"]["mb_per_s"],
+                f"{big['ratio']:.2f}x",
+                ">= 0.80x",
+            ]
+        )
+        rows.append(
+            ["  printgate RSS growth MiB", big["printgate"]["rss_growth_mib"], "", "", "", "< 50"]
+        )
+    return bl.table(["measure", "printgate", "peer", "peer value", "ratio", "target"], rows)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# The one command that runs printgate's tests. On a fresh Debian 12 machine, as root, it installs
+# everything the tests need first. Extra arguments go to pytest:
+#     bash scripts/test.sh                      # everything, two workers
+#     bash scripts/test.sh tests/test_peers.py -x
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+export DEBIAN_FRONTEND=noninteractive
+export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1
+export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
+
+# "command-or-path  Debian package": the tests' real peers (see tests/peers.py). A fresh machine
+# gets every package; a machine that has every command skips apt-get.
+REQUIREMENTS=(
+  "python3                       python3"
+  "ippeveprinter                 cups-ipp-utils"
+  "ipptool                       cups-ipp-utils"
+  "cupsd                         cups"
+  "/usr/lib/cups/filter/pdftopdf cups-filters"
+  "lpadmin                       cups-client"
+  "lp                            cups-client"
+  "lpstat                        cups-client"
+  "cupsdisable                   cups-client"
+  "dbus-daemon                   dbus"
+  "avahi-daemon                  avahi-daemon"
+  "gs                            ghostscript"
+  "pdfinfo                       poppler-utils"
+)
+
+present() {
+  case "$1" in
+    /*) [ -e "$1" ] ;;
+    *) command -v "$1" >/dev/null 2>&1 ;;
+  esac
+}
+
+missing=()
+for requirement in "${REQUIREMENTS[@]}"; do
+  read -r what package <<<"$requirement"
+  present "$what" || missing+=("$package")
+done
+# venv needs ensurepip, which Debian ships separately.
+if [ ! -x .venv/bin/python ] && ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
+  missing+=(python3-venv)
+fi
+
+if [ "${#missing[@]}" -gt 0 ]; then
+  mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "scripts/test.sh: missing Debian packages: ${missing[*]} (run as root to install them)" >&2
+    exit 1
+  fi
+  echo "scripts/test.sh: installing ${missing[*]}"
+  apt-get update -q
+  apt-get install -y -q --no-install-recommends python3 python3-venv "${missing[@]}"
+fi
+
+if [ ! -x .venv/bin/python ]; then
+  rm -rf .venv
+  python3 -m venv .venv
+fi
+
+# Reinstall only when pyproject.toml changed since the last install into this venv.
+stamp=.venv/.printgate-test-install
+wanted="$(sha256sum pyproject.toml | cut -d' ' -f1)"
+if [ "$(cat "$stamp" 2>/dev/null || true)" != "$wanted" ]; then
+  .venv/bin/python -m pip install -q -e '.[test]'
+  echo "$wanted" >"$stamp"
+fi
+
+# ippeveprinter needs the system bus and Avahi; the fixtures would start them too.
+.venv/bin/python -c 'from tests.peers import ensure_dns_sd; ensure_dns_sd()'
+
+exec .venv/bin/python -m pytest -n 2 -q "$@"

@@ -1,0 +1,1 @@
+"""printgate's tests; `tests.peers` starts the real programs they talk to."""
