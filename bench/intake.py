@@ -13,7 +13,7 @@ response checked for successful-ok and a job-id. Its own ceiling is measured aga
 aiohttp server that reads the request and answers a fixed successful-ok.
 
     .venv/bin/python bench/intake.py [--jobs 2000] [--warmup 100] [--connections 8]
-        [--rounds 3] [--printgate-printer offline|unreachable|virtual] [--no-sync-cupsd]
+        [--rounds 5] [--printgate-printer offline|unreachable|virtual] [--no-sync-cupsd]
         [--profile]
 
 --printgate-printer unreachable: a printer never reached (printgate then cannot know it takes
@@ -285,7 +285,7 @@ def main() -> int:
     parser.add_argument(
         "--no-sync-cupsd", action="store_true", help="skip the cupsd SyncOnClose Yes run"
     )
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument(
         "--profile",
         action="store_true",

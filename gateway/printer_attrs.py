@@ -269,7 +269,13 @@ class QueueView:
 
     def _build_static(self) -> list[Attribute]:
         upstream = self.upstream()
-        kept = [a for a in upstream if a.name not in REPLACED]
+        ours = self._own_attributes(upstream)
+        names = {a.name for a in ours}
+        theirs = [a for a in upstream if a.name not in REPLACED and a.name not in names]
+        return _unique(theirs) + ours + _fallbacks(upstream)
+
+    def _own_attributes(self, upstream: Group) -> list[Attribute]:
+        """The queue's identity, protocol support and accounting attributes."""
         creation = upstream.get("job-creation-attributes-supported")
         creation_names = [
             n for n in (creation.strings() if creation else []) if n not in ("job-hold-until",)
@@ -278,7 +284,7 @@ class QueueView:
             if ours not in creation_names:
                 creation_names.append(ours)
         q = self.queue
-        kept += [
+        return [
             m.charset("charset-configured", "utf-8"),
             m.charset("charset-supported", "us-ascii", "utf-8"),
             m.language("natural-language-configured", "en"),
@@ -323,12 +329,8 @@ class QueueView:
                 "printer-config-change-date-time", datetime.fromtimestamp(self.started, UTC)
             ),
             m.keyword("printer-kind", "document"),
-        ]
-        kept += [
             m.keyword("overrides-supported", "document-numbers", "pages"),
-            *_fallbacks(upstream),
         ]
-        return kept
 
     # --- state ----------------------------------------------------------------------------
 
@@ -425,6 +427,17 @@ def _fallbacks(upstream: Group) -> list[Attribute]:
         m.keyword("pwg-raster-document-sheet-back", "normal"),
     ]
     return [a for a in wanted if upstream.get(a.name) is None]
+
+
+def _unique(attributes: list[Attribute]) -> list[Attribute]:
+    """IPP forbids an attribute twice in a group; printers have been seen to send that."""
+    seen: set[str] = set()
+    unique = []
+    for attribute in attributes:
+        if attribute.name not in seen:
+            seen.add(attribute.name)
+            unique.append(attribute)
+    return unique
 
 
 def _wanted(name: str, requested: frozenset[str] | None) -> bool:

@@ -39,8 +39,9 @@ def ipp(
         groups.append(m.group(Tag.JOB, job))
     body = encode(Message((2, 0), op, next(_ids), tuple(groups))) + (document or b"")
     parts = urllib.parse.urlsplit(uri)
-    conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port or 631,
-                                      timeout=timeout)
+    conn = http.client.HTTPConnection(
+        parts.hostname or "127.0.0.1", parts.port or 631, timeout=timeout
+    )
     try:
         conn.request("POST", parts.path, body=body, headers={"Content-Type": "application/ipp"})
         reply = conn.getresponse()
@@ -58,26 +59,46 @@ def job_value(message: Message, name: str) -> object:
     return attribute.value if attribute else None
 
 
-def print_job(uri: str, document: bytes, name: str = "doc", fmt: str = "application/pdf",
-              user: str = "tester", job: Sequence[Attribute] = ()) -> int:
-    reply = ipp(uri, Op.PRINT_JOB, m.name_("job-name", name), m.mime("document-format", fmt),
-                job=job, document=document, user=user)
-    assert reply.code < 0x100, f"Print-Job failed: 0x{reply.code:04x} {reply.operation.get('status-message')}"
+def print_job(
+    uri: str,
+    document: bytes,
+    name: str = "doc",
+    fmt: str = "application/pdf",
+    user: str = "tester",
+    job: Sequence[Attribute] = (),
+) -> int:
+    reply = ipp(
+        uri,
+        Op.PRINT_JOB,
+        m.name_("job-name", name),
+        m.mime("document-format", fmt),
+        job=job,
+        document=document,
+        user=user,
+    )
+    assert reply.code < 0x100, (
+        f"Print-Job failed: 0x{reply.code:04x} {reply.operation.get('status-message')}"
+    )
     job_id = job_value(reply, "job-id")
     assert isinstance(job_id, int)
     return job_id
 
 
 def job_state(uri: str, job_id: int) -> tuple[int, list[str], str]:
-    reply = ipp(uri, Op.GET_JOB_ATTRIBUTES, m.integer("job-id", job_id),
-                m.keyword("requested-attributes", "job-state", "job-state-reasons",
-                          "job-state-message"))
+    reply = ipp(
+        uri,
+        Op.GET_JOB_ATTRIBUTES,
+        m.integer("job-id", job_id),
+        m.keyword("requested-attributes", "job-state", "job-state-reasons", "job-state-message"),
+    )
     group = reply.group(Tag.JOB)
     assert group is not None, f"no job {job_id}: 0x{reply.code:04x}"
     reasons = group.get("job-state-reasons")
     message = group.get("job-state-message")
     state = group.get("job-state")
     assert state is not None
-    return (int(state.value),  # type: ignore[call-overload]
-            reasons.strings() if reasons else [],
-            (message.text() or "") if message else "")
+    return (
+        int(state.value),  # type: ignore[call-overload]
+        reasons.strings() if reasons else [],
+        (message.text() or "") if message else "",
+    )

@@ -44,8 +44,12 @@ def test_job_reaches_ippeveprinter_with_its_bytes_and_attributes(
 ) -> None:
     uri = printgate.queue_uri("office")
     pdf = make_pdf(tmp_path / "two.pdf", pages=2, text="forwarded")
-    job_id = print_job(uri, pdf.read_bytes(), name="forwarded",
-                       job=[m.keyword("print-color-mode", "monochrome"), m.integer("copies", 1)])
+    job_id = print_job(
+        uri,
+        pdf.read_bytes(),
+        name="forwarded",
+        job=[m.keyword("print-color-mode", "monochrome"), m.integer("copies", 1)],
+    )
     state, reasons, message = _terminal(uri, job_id)
     assert state == JobState.COMPLETED, (reasons, message)
     documents = ippeveprinter.wait_documents(1)
@@ -66,27 +70,45 @@ def test_unsupported_template_values_are_ignored_or_refused_by_fidelity(
     lenient = ipp(uri, Op.VALIDATE_JOB, job=[bogus])
     assert lenient.code == Status.OK_IGNORED_OR_SUBSTITUTED
     assert lenient.group(Tag.UNSUPPORTED_GROUP).get("print-color-mode") == bogus  # type: ignore[union-attr]
-    strict = ipp(uri, Op.PRINT_JOB, m.attr("ipp-attribute-fidelity", Tag.BOOLEAN, True),
-                 job=[bogus], document=tmp_pdf.read_bytes())
+    strict = ipp(
+        uri,
+        Op.PRINT_JOB,
+        m.attr("ipp-attribute-fidelity", Tag.BOOLEAN, True),
+        job=[bogus],
+        document=tmp_pdf.read_bytes(),
+    )
     assert strict.code == Status.ATTRIBUTES_OR_VALUES_NOT_SUPPORTED
     assert strict.group(Tag.JOB) is None
-    bad_format = ipp(uri, Op.PRINT_JOB, m.mime("document-format", "application/x-nope"),
-                     document=b"x")
+    bad_format = ipp(
+        uri, Op.PRINT_JOB, m.mime("document-format", "application/x-nope"), document=b"x"
+    )
     assert bad_format.code == Status.DOCUMENT_FORMAT_NOT_SUPPORTED
     bad_compression = ipp(uri, Op.PRINT_JOB, m.keyword("compression", "lzw"), document=b"x")
     assert bad_compression.code == Status.COMPRESSION_NOT_SUPPORTED
     assert ipp(uri, Op.GET_JOBS, m.keyword("which-jobs", "all")).groups_of(Tag.JOB) == []
 
 
-def test_queue_mirrors_the_printer_capabilities(printgate: Printgate,
-                                                ippeveprinter: IppEvePrinter) -> None:
-    ours = ipp(printgate.queue_uri("office"), Op.GET_PRINTER_ATTRIBUTES,
-               m.keyword("requested-attributes", "all", "media-col-database")).group(Tag.PRINTER)
-    theirs = ipp(ippeveprinter.uri, Op.GET_PRINTER_ATTRIBUTES,
-                 m.keyword("requested-attributes", "all", "media-col-database")).group(Tag.PRINTER)
+def test_queue_mirrors_the_printer_capabilities(
+    printgate: Printgate, ippeveprinter: IppEvePrinter
+) -> None:
+    ours = ipp(
+        printgate.queue_uri("office"),
+        Op.GET_PRINTER_ATTRIBUTES,
+        m.keyword("requested-attributes", "all", "media-col-database"),
+    ).group(Tag.PRINTER)
+    theirs = ipp(
+        ippeveprinter.uri,
+        Op.GET_PRINTER_ATTRIBUTES,
+        m.keyword("requested-attributes", "all", "media-col-database"),
+    ).group(Tag.PRINTER)
     assert ours is not None and theirs is not None
-    for name in ("media-supported", "media-col-database", "sides-supported",
-                 "printer-resolution-supported", "print-color-mode-supported"):
+    for name in (
+        "media-supported",
+        "media-col-database",
+        "sides-supported",
+        "printer-resolution-supported",
+        "print-color-mode-supported",
+    ):
         assert ours.get(name) == theirs.get(name), name
     formats = ours.get("document-format-supported").strings()  # type: ignore[union-attr]
     assert {"image/pwg-raster", "image/jpeg", "application/pdf"} <= set(formats)
@@ -135,7 +157,8 @@ def test_job_waits_for_a_printer_that_is_down_and_prints_when_it_returns(
     uri = gw.queue_uri("q")
     job_id = print_job(uri, tmp_pdf.read_bytes())
     state, _, message = wait_for(
-        lambda: (s := job_state(uri, job_id))[0] == JobState.PROCESSING_STOPPED and s, 15,
+        lambda: (s := job_state(uri, job_id))[0] == JobState.PROCESSING_STOPPED and s,
+        15,
         what="processing-stopped",
     )
     assert "only" in message and "Waiting" in message
@@ -165,8 +188,9 @@ def test_job_is_aborted_with_its_reason_when_the_retry_window_ends(
     assert list((gw.data_dir / "spool").glob("*.doc")) == []
 
 
-def test_cancel_while_held_and_hold_release(printgate: Printgate, tmp_pdf: Path,
-                                            ippeveprinter: IppEvePrinter) -> None:
+def test_cancel_while_held_and_hold_release(
+    printgate: Printgate, tmp_pdf: Path, ippeveprinter: IppEvePrinter
+) -> None:
     uri = printgate.queue_uri("office")
     held = print_job(uri, tmp_pdf.read_bytes(), job=[m.keyword("job-hold-until", "indefinite")])
     assert job_state(uri, held)[0] == JobState.PENDING_HELD
