@@ -72,8 +72,9 @@ class Recorder:
         self.out = out
         self.seq = 0
 
-    def save(self, request: tuple[str, str, Headers, bytes], status: str, headers: Headers,
-             body: bytes) -> None:
+    def save(
+        self, request: tuple[str, str, Headers, bytes], status: str, headers: Headers, body: bytes
+    ) -> None:
         method, target, req_headers, req_body = request
         if not req_headers.get("content-type", "").startswith("application/ipp"):
             return
@@ -105,8 +106,9 @@ class Recorder:
         for task in tasks[2:]:
             task.cancel()
 
-    async def parse_requests(self, tap: asyncio.StreamReader,
-                             pending: asyncio.Queue[tuple[str, str, Headers, bytes]]) -> None:
+    async def parse_requests(
+        self, tap: asyncio.StreamReader, pending: asyncio.Queue[tuple[str, str, Headers, bytes]]
+    ) -> None:
         while line := await tap.readline():
             if not line.strip():
                 continue
@@ -115,8 +117,9 @@ class Recorder:
             body = await read_body(tap, headers, until_eof=False)
             await pending.put((method, target, headers, body))
 
-    async def parse_responses(self, tap: asyncio.StreamReader,
-                              pending: asyncio.Queue[tuple[str, str, Headers, bytes]]) -> None:
+    async def parse_responses(
+        self, tap: asyncio.StreamReader, pending: asyncio.Queue[tuple[str, str, Headers, bytes]]
+    ) -> None:
         while line := await tap.readline():
             if not line.strip():
                 continue
@@ -130,8 +133,9 @@ class Recorder:
             self.save(request, status, headers, body)
 
 
-async def pump(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-               tap: asyncio.StreamReader) -> None:
+async def pump(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, tap: asyncio.StreamReader
+) -> None:
     try:
         while data := await reader.read(65536):
             tap.feed_data(data)

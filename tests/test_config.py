@@ -77,7 +77,9 @@ def _minimal(**queue: object) -> dict[str, object]:
         ({"queues": [{"name": "q"}]}, "missing printers"),
     ],
 )
-def test_bad_config_is_refused_with_a_clear_message(change: dict[str, object], message: str) -> None:
+def test_bad_config_is_refused_with_a_clear_message(
+    change: dict[str, object], message: str
+) -> None:
     raw = _minimal()
     for key, value in change.items():
         if isinstance(value, dict) and isinstance(raw.get(key), dict):

@@ -123,15 +123,19 @@ def test_golden_fed_one_byte_at_a_time(path):
 
 def test_golden_response_request_ids_match_their_requests():
     pairs = [
-        ("ipptool-get-printer-attributes-request.bin",
-         "ippeveprinter-get-printer-attributes-response.bin"),
+        (
+            "ipptool-get-printer-attributes-request.bin",
+            "ippeveprinter-get-printer-attributes-response.bin",
+        ),
         ("ipptool-print-job-request.bin", "ippeveprinter-print-job-response.bin"),
         ("ipptool-create-job-request.bin", "ippeveprinter-create-job-response.bin"),
         ("ipptool-send-document-request.bin", "ippeveprinter-send-document-response.bin"),
         ("ipptool-get-jobs-request.bin", "ippeveprinter-get-jobs-response.bin"),
         ("cupsd-create-job-request.bin", "ippeveprinter-create-job-cupsd-response.bin"),
-        ("cupsd-get-printer-attributes-request.bin",
-         "ippeveprinter-get-printer-attributes-cupsd-response.bin"),
+        (
+            "cupsd-get-printer-attributes-request.bin",
+            "ippeveprinter-get-printer-attributes-cupsd-response.bin",
+        ),
     ]
     for request_file, response_file in pairs:
         request, _ = decode(golden(request_file))
@@ -201,8 +205,13 @@ def test_get_printer_attributes_response_media_col_database():
     a4 = database.values[2].value
     assert isinstance(a4, Collection)
     assert [m.name for m in a4] == [
-        "media-key", "media-size", "media-size-name",
-        "media-bottom-margin", "media-left-margin", "media-right-margin", "media-top-margin",
+        "media-key",
+        "media-size",
+        "media-size-name",
+        "media-bottom-margin",
+        "media-left-margin",
+        "media-right-margin",
+        "media-top-margin",
     ]
     assert a4.get("media-key").value == "iso_a4_210x297mm"
     size = a4.get("media-size").value
@@ -276,7 +285,9 @@ def test_get_jobs_response_has_one_group_per_job():
     jobs = message.groups_of(Tag.JOB)
     assert [j.get("job-id").value for j in jobs] == [3, 2, 1]
     assert [j.get("job-state").value for j in jobs] == [
-        JobState.PENDING_HELD, JobState.COMPLETED, JobState.COMPLETED,
+        JobState.PENDING_HELD,
+        JobState.COMPLETED,
+        JobState.COMPLETED,
     ]
     created = jobs[1].get("date-time-at-creation")
     assert created.tag == Tag.DATE_TIME
@@ -298,8 +309,13 @@ def test_cupsd_create_job_attributes():
     assert message.operation.get("requesting-user-name").tag == Tag.NAME
     job = message.group(Tag.JOB)
     assert job.names() == [
-        "media-col", "output-bin", "print-color-mode", "print-quality", "sides",
-        "multiple-document-handling", "copies",
+        "media-col",
+        "output-bin",
+        "print-color-mode",
+        "print-quality",
+        "sides",
+        "multiple-document-handling",
+        "copies",
     ]
     media_col = job.get("media-col").value
     assert media_col.get("media-size").value.get("x-dimension").value == 21000
@@ -447,8 +463,11 @@ def test_date_time_no_calendar_has_is_kept_as_octets(raw):
 
 @pytest.mark.parametrize(
     "value",
-    [Resolution(600, 600, Resolution.DPI), Resolution(118, 236, Resolution.DPCM),
-     Resolution(-1, 2**31 - 1, 255)],
+    [
+        Resolution(600, 600, Resolution.DPI),
+        Resolution(118, 236, Resolution.DPCM),
+        Resolution(-1, 2**31 - 1, 255),
+    ],
 )
 def test_resolution(value):
     data = assert_round_trip(one(Tag.RESOLUTION, value))
@@ -472,20 +491,31 @@ def test_unknown_tags_are_kept_as_raw_bytes(tag):
 
 
 def test_collections_nested_and_multi_valued():
-    inner = Collection((
-        Attribute("x-dimension", (Value(Tag.INTEGER, 21000),)),
-        Attribute("y-dimension", (Value(Tag.INTEGER, 29700),)),
-    ))
-    outer = Collection((
-        Attribute("media-size", (Value(Tag.BEGIN_COLLECTION, inner),)),
-        Attribute("media-type", (Value(Tag.KEYWORD, "stationery"), Value(Tag.NO_VALUE, None))),
-        Attribute("media-sizes", (Value(Tag.BEGIN_COLLECTION, inner),
-                                  Value(Tag.BEGIN_COLLECTION, Collection()))),
-    ))
+    inner = Collection(
+        (
+            Attribute("x-dimension", (Value(Tag.INTEGER, 21000),)),
+            Attribute("y-dimension", (Value(Tag.INTEGER, 29700),)),
+        )
+    )
+    outer = Collection(
+        (
+            Attribute("media-size", (Value(Tag.BEGIN_COLLECTION, inner),)),
+            Attribute("media-type", (Value(Tag.KEYWORD, "stationery"), Value(Tag.NO_VALUE, None))),
+            Attribute(
+                "media-sizes",
+                (Value(Tag.BEGIN_COLLECTION, inner), Value(Tag.BEGIN_COLLECTION, Collection())),
+            ),
+        )
+    )
     message = message_of(
-        Attribute("media-col-database", (Value(Tag.BEGIN_COLLECTION, outer),
-                                         Value(Tag.BEGIN_COLLECTION, Collection()),
-                                         Value(Tag.BEGIN_COLLECTION, inner))),
+        Attribute(
+            "media-col-database",
+            (
+                Value(Tag.BEGIN_COLLECTION, outer),
+                Value(Tag.BEGIN_COLLECTION, Collection()),
+                Value(Tag.BEGIN_COLLECTION, inner),
+            ),
+        ),
         Attribute("after", (Value(Tag.KEYWORD, "a"),)),
     )
     data = assert_round_trip(message)
@@ -504,14 +534,21 @@ def test_collections_nested_and_multi_valued():
 @pytest.mark.parametrize("tag", [0x01, 0x02, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0A])
 def test_every_delimiter_tag_starts_a_group(tag):
     message = Message(
-        (2, 0), Status.OK, 9,
-        (Group(Tag.OPERATION, (Attribute("attributes-charset", (Value(Tag.CHARSET, "utf-8"),)),)),
-         Group(tag, (Attribute("x", (Value(Tag.INTEGER, 1),)),)),
-         Group(tag, ())),
+        (2, 0),
+        Status.OK,
+        9,
+        (
+            Group(
+                Tag.OPERATION, (Attribute("attributes-charset", (Value(Tag.CHARSET, "utf-8"),)),)
+            ),
+            Group(tag, (Attribute("x", (Value(Tag.INTEGER, 1),)),)),
+            Group(tag, ()),
+        ),
     )
     data = assert_round_trip(message)
-    assert data.endswith(bytes((tag,)) + item(Tag.INTEGER, "x", struct.pack(">i", 1)) +
-                         bytes((tag, Tag.END)))
+    assert data.endswith(
+        bytes((tag,)) + item(Tag.INTEGER, "x", struct.pack(">i", 1)) + bytes((tag, Tag.END))
+    )
 
 
 def test_reserved_delimiter_tags_are_groups_too():
@@ -522,12 +559,18 @@ def test_reserved_delimiter_tags_are_groups_too():
 
 def test_repeated_job_groups_keep_their_order():
     jobs = tuple(
-        Group(Tag.JOB, (Attribute("job-id", (Value(Tag.INTEGER, n),)),
-                        Attribute("job-state", (Value(Tag.ENUM, JobState.COMPLETED),))))
+        Group(
+            Tag.JOB,
+            (
+                Attribute("job-id", (Value(Tag.INTEGER, n),)),
+                Attribute("job-state", (Value(Tag.ENUM, JobState.COMPLETED),)),
+            ),
+        )
         for n in range(1, 6)
     )
-    message = Message((2, 0), Status.OK, 3, (Group(Tag.OPERATION, ()), *jobs,
-                                             Group(Tag.PRINTER, ()), jobs[0]))
+    message = Message(
+        (2, 0), Status.OK, 3, (Group(Tag.OPERATION, ()), *jobs, Group(Tag.PRINTER, ()), jobs[0])
+    )
     assert_round_trip(message)
     decoded, _ = decode(encode(message))
     assert [g.get("job-id").value for g in decoded.groups_of(Tag.JOB)] == [1, 2, 3, 4, 5, 1]
@@ -649,20 +692,36 @@ def test_wrong_with_language_lengths(tag, raw):
         pytest.param(b"\x01\x00", id="reserved-delimiter-0x00"),
         pytest.param(b"\x01" + item(Tag.END_COLLECTION, "", b""), id="end-collection-outside"),
         pytest.param(b"\x01" + item(Tag.MEMBER_ATTR_NAME, "", b"m"), id="member-name-outside"),
-        pytest.param(b"\x01" + item(Tag.BEGIN_COLLECTION, "c", b"") + b"\x04",
-                     id="delimiter-inside-collection"),
-        pytest.param(b"\x01" + item(Tag.BEGIN_COLLECTION, "c", b"") + item(Tag.KEYWORD, "n", b"a"),
-                     id="named-attribute-inside-collection"),
-        pytest.param(b"\x01" + item(Tag.BEGIN_COLLECTION, "c", b"") + item(Tag.KEYWORD, "", b"a"),
-                     id="value-without-member-name"),
-        pytest.param(b"\x01" + item(Tag.BEGIN_COLLECTION, "c", b"")
-                     + item(Tag.MEMBER_ATTR_NAME, "", b""), id="empty-member-name"),
-        pytest.param(b"\x01" + item(Tag.BEGIN_COLLECTION, "c", b"")
-                     + item(Tag.MEMBER_ATTR_NAME, "", b"m") + item(Tag.END_COLLECTION, "", b""),
-                     id="member-without-value"),
-        pytest.param(b"\x01" + item(Tag.BEGIN_COLLECTION, "c", b"")
-                     + item(Tag.MEMBER_ATTR_NAME, "", b"m")
-                     + item(Tag.MEMBER_ATTR_NAME, "", b"n"), id="member-followed-by-member"),
+        pytest.param(
+            b"\x01" + item(Tag.BEGIN_COLLECTION, "c", b"") + b"\x04",
+            id="delimiter-inside-collection",
+        ),
+        pytest.param(
+            b"\x01" + item(Tag.BEGIN_COLLECTION, "c", b"") + item(Tag.KEYWORD, "n", b"a"),
+            id="named-attribute-inside-collection",
+        ),
+        pytest.param(
+            b"\x01" + item(Tag.BEGIN_COLLECTION, "c", b"") + item(Tag.KEYWORD, "", b"a"),
+            id="value-without-member-name",
+        ),
+        pytest.param(
+            b"\x01" + item(Tag.BEGIN_COLLECTION, "c", b"") + item(Tag.MEMBER_ATTR_NAME, "", b""),
+            id="empty-member-name",
+        ),
+        pytest.param(
+            b"\x01"
+            + item(Tag.BEGIN_COLLECTION, "c", b"")
+            + item(Tag.MEMBER_ATTR_NAME, "", b"m")
+            + item(Tag.END_COLLECTION, "", b""),
+            id="member-without-value",
+        ),
+        pytest.param(
+            b"\x01"
+            + item(Tag.BEGIN_COLLECTION, "c", b"")
+            + item(Tag.MEMBER_ATTR_NAME, "", b"m")
+            + item(Tag.MEMBER_ATTR_NAME, "", b"n"),
+            id="member-followed-by-member",
+        ),
         pytest.param(b"\x01" + item(Tag.BEGIN_COLLECTION, "c", b""), id="collection-never-closed"),
     ],
 )
@@ -685,8 +744,11 @@ DATES = st.datetimes(
     min_value=datetime(1, 1, 1), max_value=datetime(9999, 12, 31, 23, 59, 59), timezones=OFFSETS
 ).map(lambda d: d.replace(microsecond=d.microsecond // 100_000 * 100_000))
 # Eleven octets no calendar has (month 0 or > 12): decoded and re-encoded as octets.
-BAD_DATES = st.tuples(st.binary(min_size=2, max_size=2), st.sampled_from([0, 13, 200]),
-                      st.binary(min_size=8, max_size=8)).map(lambda t: t[0] + bytes((t[1],)) + t[2])
+BAD_DATES = st.tuples(
+    st.binary(min_size=2, max_size=2),
+    st.sampled_from([0, 13, 200]),
+    st.binary(min_size=8, max_size=8),
+).map(lambda t: t[0] + bytes((t[1],)) + t[2])
 UNKNOWN_TAGS = sorted(
     {0x20, *range(0x24, 0x30), *range(0x38, 0x40), *range(0x4B, 0x100)} - set(STRING_TAGS)
 )
@@ -697,11 +759,15 @@ SIMPLE_VALUES = st.one_of(
     st.builds(Value, st.sampled_from(sorted(OUT_OF_BAND_TAGS)), st.none()),
     st.builds(Value, st.just(Tag.OCTET_STRING), st.binary(max_size=40)),
     st.builds(Value, st.just(Tag.DATE_TIME), st.one_of(DATES, BAD_DATES)),
-    st.builds(Value, st.just(Tag.RESOLUTION),
-              st.builds(Resolution, INT32, INT32, st.integers(0, 255))),
+    st.builds(
+        Value, st.just(Tag.RESOLUTION), st.builds(Resolution, INT32, INT32, st.integers(0, 255))
+    ),
     st.builds(Value, st.just(Tag.RANGE_OF_INTEGER), st.builds(Range, INT32, INT32)),
-    st.builds(Value, st.sampled_from([Tag.TEXT_WITH_LANGUAGE, Tag.NAME_WITH_LANGUAGE]),
-              st.builds(StringWithLanguage, STRINGS, STRINGS)),
+    st.builds(
+        Value,
+        st.sampled_from([Tag.TEXT_WITH_LANGUAGE, Tag.NAME_WITH_LANGUAGE]),
+        st.builds(StringWithLanguage, STRINGS, STRINGS),
+    ),
     st.builds(Value, st.sampled_from(sorted(STRING_TAGS - {Tag.MEMBER_ATTR_NAME})), STRINGS),
     st.builds(Value, st.sampled_from(UNKNOWN_TAGS), st.binary(max_size=16)),
 )
@@ -710,9 +776,10 @@ SIMPLE_VALUES = st.one_of(
 def values(depth: int) -> st.SearchStrategy[Value]:
     if depth == 0:
         return SIMPLE_VALUES
-    members = st.lists(st.builds(Attribute, NAMES, st.lists(values(depth - 1), min_size=1,
-                                                            max_size=3).map(tuple)),
-                       max_size=4).map(tuple)
+    members = st.lists(
+        st.builds(Attribute, NAMES, st.lists(values(depth - 1), min_size=1, max_size=3).map(tuple)),
+        max_size=4,
+    ).map(tuple)
     nested = st.builds(Value, st.just(Tag.BEGIN_COLLECTION), st.builds(Collection, members))
     return st.one_of(SIMPLE_VALUES, nested)
 
@@ -724,12 +791,16 @@ MESSAGES = st.builds(
     st.tuples(st.integers(0, 255), st.integers(0, 255)),
     st.integers(0, 0xFFFF),
     st.integers(0, 0xFFFFFFFF),
-    st.lists(st.builds(Group, GROUP_TAGS, st.lists(ATTRIBUTES, max_size=5).map(tuple)),
-             max_size=5).map(tuple),
+    st.lists(
+        st.builds(Group, GROUP_TAGS, st.lists(ATTRIBUTES, max_size=5).map(tuple)), max_size=5
+    ).map(tuple),
 )
 
-PROPERTY = settings(max_examples=200, deadline=None,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+PROPERTY = settings(
+    max_examples=200,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
 
 @PROPERTY

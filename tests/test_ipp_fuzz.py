@@ -169,8 +169,11 @@ def test_length_fields_walks_the_items():
 
 # --- hypothesis -----------------------------------------------------------------------------
 
-FUZZ = settings(max_examples=200, deadline=None,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+FUZZ = settings(
+    max_examples=200,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
 
 @FUZZ
@@ -201,13 +204,20 @@ def test_golden_with_bytes_replaced_and_cut(name, replacements, cut, rng):
 
 
 # Items with plausible tags and arbitrary (often lying) lengths: reaches the structural checks.
-TAGS = st.one_of(st.sampled_from([0x01, 0x02, 0x04, 0x34, 0x37, 0x4A, 0x21, 0x22, 0x31, 0x35]),
-                 st.integers(0, 255))
+TAGS = st.one_of(
+    st.sampled_from([0x01, 0x02, 0x04, 0x34, 0x37, 0x4A, 0x21, 0x22, 0x31, 0x35]),
+    st.integers(0, 255),
+)
 ITEMS = st.lists(
     st.one_of(
         st.tuples(TAGS, st.binary(max_size=6), st.binary(max_size=12)).map(
-            lambda t: bytes((t[0],)) + struct.pack(">H", len(t[1])) + t[1]
-            + struct.pack(">H", len(t[2])) + t[2]
+            lambda t: (
+                bytes((t[0],))
+                + struct.pack(">H", len(t[1]))
+                + t[1]
+                + struct.pack(">H", len(t[2]))
+                + t[2]
+            )
         ),
         st.tuples(TAGS, st.integers(0, 0xFFFF), st.integers(0, 0xFFFF)).map(
             lambda t: struct.pack(">BHH", *t)
@@ -325,22 +335,27 @@ def malformed_bodies(count: int) -> list[bytes]:
 
 
 def get_printer_attributes(uri: str) -> bytes:
-    operation = Group(Tag.OPERATION, (
-        Attribute("attributes-charset", (Value(Tag.CHARSET, "utf-8"),)),
-        Attribute("attributes-natural-language", (Value(Tag.NATURAL_LANGUAGE, "en"),)),
-        Attribute("printer-uri", (Value(Tag.URI, uri),)),
-        Attribute("requested-attributes", (Value(Tag.KEYWORD, "all"),)),
-    ))
+    operation = Group(
+        Tag.OPERATION,
+        (
+            Attribute("attributes-charset", (Value(Tag.CHARSET, "utf-8"),)),
+            Attribute("attributes-natural-language", (Value(Tag.NATURAL_LANGUAGE, "en"),)),
+            Attribute("printer-uri", (Value(Tag.URI, uri),)),
+            Attribute("requested-attributes", (Value(Tag.KEYWORD, "all"),)),
+        ),
+    )
     return encode(Message((2, 0), Op.GET_PRINTER_ATTRIBUTES, 4242, (operation,)))
 
 
 @pytest.fixture
 def virtual_gateway(printgate_factory, tmp_path):
     """printgate with one queue on a virtual printer: no peer behind it."""
-    return printgate_factory({
-        "printers": [{"name": "virtual", "uri": (tmp_path / "out").as_uri()}],
-        "queues": [{"name": "fuzz", "printers": ["virtual"]}],
-    })
+    return printgate_factory(
+        {
+            "printers": [{"name": "virtual", "uri": (tmp_path / "out").as_uri()}],
+            "queues": [{"name": "fuzz", "printers": ["virtual"]}],
+        }
+    )
 
 
 async def in_pieces(body: bytes, size: int) -> AsyncIterator[bytes]:

@@ -38,8 +38,9 @@ async def test_transitions_follow_the_table(tmp_path: Path) -> None:
 async def test_active_jobs_survive_a_reopen(tmp_path: Path) -> None:
     store, tasks = await _open(tmp_path)
     jobs = JobManager(store)
-    held = await jobs.create(uuid="urn:uuid:a", queue="q", state=JobState.PENDING_HELD,
-                             reasons=("job-incoming",))
+    held = await jobs.create(
+        uuid="urn:uuid:a", queue="q", state=JobState.PENDING_HELD, reasons=("job-incoming",)
+    )
     done = await jobs.create(uuid="urn:uuid:b", queue="q", state=JobState.PENDING)
     await jobs.transition(done, JobState.CANCELED, ("job-canceled-by-user",))
     mid = await jobs.create(uuid="urn:uuid:c", queue="q", state=JobState.PENDING)

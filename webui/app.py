@@ -44,7 +44,7 @@ async def home(request: web.Request) -> web.Response:
     origin = _origin(request)
     queues = []
     for view in gateway.queues.values():
-        state, reasons, message = view.state()
+        state, _reasons, message = view.state()
         queues.append(
             {
                 "name": view.name,
