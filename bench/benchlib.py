@@ -32,7 +32,8 @@ from gateway.ipp import model as m  # noqa: E402
 from tests import peers as peers  # noqa: E402  (re-exported for the bench scripts)
 
 PYTHON = sys.executable
-RESULTS_DIR = BENCH_DIR / "results"
+# Where each benchmark writes its latest figures (run_all.py --quick points it elsewhere).
+RESULTS_DIR = Path(os.environ.get("PRINTGATE_BENCH_RESULTS", BENCH_DIR / "results"))
 
 # --------------------------------------------------------------------------------------------
 # Peers
@@ -277,7 +278,7 @@ def _fmt(value: Any) -> str:
 
 def save_result(name: str, result: dict[str, Any]) -> Path:
     """bench/results/NAME.json: the latest figures, for run_all.py and the README."""
-    RESULTS_DIR.mkdir(exist_ok=True)
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     result = {
         "benchmark": name,
         "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
@@ -396,7 +397,8 @@ def summarize_collapsed(text: str, top: int = 12) -> str:
         frames = stack.split(";")
         if frames[0].startswith("thread ("):
             thread = frames.pop(0).split(": ", 1)[-1]
-            thread = "to_thread workers" if thread.startswith("asyncio_") else thread
+            if thread.startswith(("asyncio_", "uvloop_")):  # the default executor: to_thread
+                thread = "executor (to_thread)"
             per_thread[thread] = per_thread.get(thread, 0) + count
         if not frames:
             continue

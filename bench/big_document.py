@@ -6,9 +6,15 @@ The same client sends a Print-Job with a streamed 1 GiB document (application/oc
 random bytes repeated from a 4 MiB block, Content-Length framing) first straight to the sink,
 then to the printgate queue. Each time is measured from the start of the client's upload until
 the sink has received the last byte of the document (for printgate: of the job it forwarded).
-printgate's VmRSS is sampled every 50 ms during its transfer.
+printgate's VmRSS is sampled every 50 ms during its transfer, and another client sends it a
+Get-Printer-Attributes every 20 ms meanwhile (its worst latency shows event-loop stalls).
 
     .venv/bin/python bench/big_document.py [--size-mib 1024] [--rounds 1] [--profile]
+                                           [--sink-rate-mb-s R]
+
+--sink-rate-mb-s makes the sink read no faster than R MB/s, like a real printer on a network
+(117 for 1 Gbit/s Ethernet); by default it reads as fast as loopback allows, which shows
+printgate's own overhead but is far faster than any printer.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ import http.client
 import json
 import os
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -138,7 +145,8 @@ def through_printgate(
     baseline = bl.vm_rss_kib(gateway.pid)
     cpu_before = bl.cpu_seconds(gateway.pid)
     spy = bl.PySpy(gateway.pid if profile_out else None, profile_out or Path("/dev/null"))
-    with bl.RssSampler(gateway.pid, 0.05) as rss, spy:
+    probe = GpaProbe(gateway.host, gateway.port, f"/ipp/print/{QUEUE}", gateway.queue_uri(QUEUE))
+    with bl.RssSampler(gateway.pid, 0.05) as rss, spy, probe:
         client = upload(
             gateway.host, gateway.port, f"/ipp/print/{QUEUE}", gateway.queue_uri(QUEUE), size, block
         )
@@ -151,9 +159,64 @@ def through_printgate(
     result["rss_peak_mib"] = rss.peak_kib / 1024
     result["rss_growth_mib"] = (rss.peak_kib - baseline) / 1024
     result["rss_samples"] = len(rss.samples)
+    result.update(probe.figures())
+    result["probe_max_at_s"] = result.pop("probe_max_started") - client["started"]
     if profile_out:
         result["profile"] = spy.summary()
     return result
+
+
+class GpaProbe:
+    """Another client's view during the transfer: one Get-Printer-Attributes every 20 ms on its
+    own keep-alive connection, each answer's latency recorded (a stalled event loop shows)."""
+
+    def __init__(self, host: str, port: int, path: str, printer_uri: str):
+        self.host, self.port, self.path = host, port, path
+        self.body = bl.gpa_body(printer_uri)
+        self.latencies: list[float] = []
+        self.worst: tuple[float, float] = (0.0, 0.0)  # (latency, monotonic time it started)
+        self.errors = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="gpa-probe", daemon=True)
+
+    def _run(self) -> None:
+        conn = http.client.HTTPConnection(self.host, self.port, timeout=60)
+        headers = {"Content-Type": "application/ipp"}
+        while not self._stop.is_set():
+            started = time.monotonic()
+            try:
+                conn.request("POST", self.path, body=self.body, headers=headers)
+                reply = conn.getresponse()
+                data = reply.read()
+                if reply.status != 200 or data[2:4] != b"\x00\x00":
+                    self.errors += 1
+            except (OSError, http.client.HTTPException):
+                self.errors += 1
+                conn.close()
+                conn = http.client.HTTPConnection(self.host, self.port, timeout=60)
+            self.latencies.append(time.monotonic() - started)
+            self.worst = max(self.worst, (self.latencies[-1], started))
+            self._stop.wait(0.02)
+        conn.close()
+
+    def __enter__(self) -> GpaProbe:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def figures(self) -> dict[str, Any]:
+        ordered = sorted(self.latencies) or [0.0]
+        return {
+            "probe_requests": len(self.latencies),
+            "probe_errors": self.errors,
+            "probe_p50_ms": ordered[len(ordered) // 2] * 1000,
+            "probe_p99_ms": ordered[int(len(ordered) * 0.99)] * 1000,
+            "probe_max_ms": ordered[-1] * 1000,
+            "probe_max_started": self.worst[1],
+        }
 
 
 def summarize(name: str, client: dict[str, Any], job: dict[str, Any], size: int) -> dict[str, Any]:
@@ -175,6 +238,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--size-mib", type=int, default=1024)
     parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--sink-rate-mb-s", type=float, default=0.0)
     parser.add_argument(
         "--profile",
         action="store_true",
@@ -188,7 +252,14 @@ def main() -> int:
     with bl.scratch_dir("printgate-bench-big-") as work:
         sink_port = peers.free_port()
         sink = bl.BenchProcess(
-            [bl.PYTHON, str(bl.BENCH_DIR / "ipp_sink.py"), "--port", str(sink_port)],
+            [
+                bl.PYTHON,
+                str(bl.BENCH_DIR / "ipp_sink.py"),
+                "--port",
+                str(sink_port),
+                "--rate-mb-s",
+                str(args.sink_rate_mb_s),
+            ],
             work / "sink.log",
         )
         with sink:
@@ -221,8 +292,10 @@ def main() -> int:
     best = {k: max(v, key=lambda r: r["mb_per_s"]) for k, v in runs.items()}
     d, p = best["direct"], best["printgate"]
     ratio = p["mb_per_s"] / d["mb_per_s"]
+    sink_speed = f"at {args.sink_rate_mb_s:g} MB/s" if args.sink_rate_mb_s else "unthrottled"
     print(
-        f"\n{args.size_mib} MiB document (application/octet-stream), Print-Job, "
+        f"\n{args.size_mib} MiB document (application/octet-stream), Print-Job, sink "
+        f"{sink_speed}, "
         f"{args.rounds} round(s), best shown; times from the start of the upload"
     )
     rows = [
@@ -267,6 +340,13 @@ def main() -> int:
         f"({size / (p['sink_last_byte_s'] - p['sink_first_byte_s']) / 1e6:,.0f} MB/s); "
         f"job completed in printgate at {p['printgate_job_completed_s']:.2f} s"
     )
+    print(
+        f"another client's Get-Printer-Attributes meanwhile (every 20 ms): "
+        f"{p['probe_requests']} answered, p50 {p['probe_p50_ms']:.1f} ms, "
+        f"p99 {p['probe_p99_ms']:.1f} ms, max {p['probe_max_ms']:.1f} ms "
+        f"(sent at {p['probe_max_at_s']:.2f} s), "
+        f"{p['probe_errors']} errors"
+    )
     if leftovers:
         print(f"NOTE: spool not empty after the jobs completed: {[x.name for x in leftovers]}")
     if log_errors:
@@ -274,10 +354,11 @@ def main() -> int:
     if profile:
         print("\nprintgate profile during an extra (untimed) transfer:\n" + profile)
     bl.save_result(
-        "big_document",
+        f"big_document_sink{args.sink_rate_mb_s:g}MBps" if args.sink_rate_mb_s else "big_document",
         {
             "command": " ".join([Path(sys.executable).name, *sys.argv]),
             "size_bytes": size,
+            "sink_rate_mb_s": args.sink_rate_mb_s,
             "rounds": args.rounds,
             "direct": d,
             "printgate": {k: v for k, v in p.items() if k != "profile"},

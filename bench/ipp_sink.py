@@ -3,7 +3,10 @@ Get-Printer-Attributes, Get-Job-Attributes, Get-Jobs and Cancel-Job, counts each
 bytes without storing them, reports the job completed as soon as the last byte is in, and tells
 when that was.
 
-    .venv/bin/python bench/ipp_sink.py --port PORT [--host 127.0.0.1]
+    .venv/bin/python bench/ipp_sink.py --port PORT [--host 127.0.0.1] [--rate-mb-s R]
+
+--rate-mb-s reads documents no faster than R MB/s (a printer on 1 Gbit/s Ethernet takes about
+117 MB/s); TCP flow control then slows the sender down to that rate.
 
 Printer URI: ipp://HOST:PORT/ipp/print (any path is accepted). GET /stats answers JSON:
 {"jobs": {"<id>": {"operation", "bytes", "first_byte", "last_byte", "state"}}, "now": ...};
@@ -15,6 +18,7 @@ when the last document byte was read. GET /healthz answers 200.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import itertools
 import sys
 import time
@@ -59,7 +63,8 @@ class SinkJob:
 
 
 class Sink:
-    def __init__(self) -> None:
+    def __init__(self, rate: float = 0.0) -> None:
+        self.rate = rate  # bytes per second; 0: as fast as it comes
         self.jobs: dict[int, SinkJob] = {}
         self._ids = itertools.count(1)
         self.started = time.time()
@@ -118,12 +123,19 @@ class Sink:
     async def health(self, request: web.Request) -> web.Response:
         return web.Response(text="ok\n")
 
-    @staticmethod
-    async def _drain(request: web.Request) -> int:
+    async def _drain(self, request: web.Request) -> int:
         count = 0
         read = request.content.readany
+        if not self.rate:
+            while chunk := await read():
+                count += len(chunk)
+            return count
+        started = time.monotonic()
         while chunk := await read():
             count += len(chunk)
+            ahead = count / self.rate - (time.monotonic() - started)
+            if ahead > 0:
+                await asyncio.sleep(ahead)
         return count
 
     # --- IPP -------------------------------------------------------------------------------
@@ -216,8 +228,8 @@ class Sink:
         )
 
 
-def make_app() -> web.Application:
-    sink = Sink()
+def make_app(rate_mb_s: float = 0.0) -> web.Application:
+    sink = Sink(rate_mb_s * 1e6)
     app = web.Application(client_max_size=1 << 20)
     app.router.add_get("/stats", sink.stats)
     app.router.add_get("/healthz", sink.health)
@@ -229,6 +241,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description="A fast IPP sink printer for benchmarks.")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--rate-mb-s", type=float, default=0.0)
     args = parser.parse_args()
     try:
         import uvloop
@@ -236,7 +249,9 @@ def main() -> int:
         uvloop.install()
     except ImportError:  # pragma: no cover
         pass
-    web.run_app(make_app(), host=args.host, port=args.port, access_log=None, print=None)
+    web.run_app(
+        make_app(args.rate_mb_s), host=args.host, port=args.port, access_log=None, print=None
+    )
     return 0
 
 

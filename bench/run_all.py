@@ -5,7 +5,8 @@
 Each benchmark runs as its own process (bench/gpa_rps.py, bench/intake.py,
 bench/big_document.py) with its own output; each writes its figures to bench/results/NAME.json,
 from which the summary at the end is made. --profile passes --profile on (an extra untimed
-py-spy run of printgate in each); --quick runs shorter versions (a smoke test, not figures).
+py-spy run of printgate in each); --quick runs shorter versions (a smoke test: its figures are
+not kept, bench/results/ is left alone).
 Exit status: non-zero if a benchmark failed to run (missing a target is not a failure).
 """
 
@@ -13,9 +14,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 import benchlib as bl
 
@@ -31,6 +36,10 @@ def main() -> int:
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
+    if args.quick:
+        # Smoke-test figures must not replace the real ones in bench/results/.
+        bl.RESULTS_DIR = Path(tempfile.mkdtemp(prefix="printgate-bench-quick-"))
+        os.environ["PRINTGATE_BENCH_RESULTS"] = str(bl.RESULTS_DIR)
     failed = []
     started = time.monotonic()
     for name in ("gpa_rps", "intake", "big_document"):
@@ -53,6 +62,8 @@ def main() -> int:
             failed.append(name)
     print(f"\n===== summary ({time.monotonic() - started:.0f} s)")
     print(summary())
+    if args.quick:
+        shutil.rmtree(bl.RESULTS_DIR, ignore_errors=True)
     if failed:
         print(f"FAILED: {', '.join(failed)}", file=sys.stderr)
     return 1 if failed else 0
@@ -97,7 +108,7 @@ def summary() -> str:
     if big:
         rows.append(
             [
-                "1 GiB document MB/s",
+                f"{big['size_bytes'] >> 20} MiB document MB/s",
                 big["printgate"]["mb_per_s"],
                 "direct to sink",
                 big["direct"]["mb_per_s"],

@@ -4,6 +4,7 @@ document stream, and gets back a response (a Message, or pre-encoded bytes on th
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 import uuid
@@ -40,6 +41,15 @@ WHICH_STATES: dict[str, tuple[JobState, ...]] = {
     "processing-stopped": (JobState.PROCESSING_STOPPED,),
 }
 INCOMING = "job-incoming"
+GET_PRINTER_ATTRIBUTES_CODE = Op.GET_PRINTER_ATTRIBUTES.to_bytes(2, "big")
+ANSWER_LIMIT = 256
+# The operation group of a plain successful answer, encoded once for the hot path.
+OK_OPERATION_GROUP = encode_group(
+    m.group(
+        Tag.OPERATION,
+        [m.charset("attributes-charset", "utf-8"), m.language("attributes-natural-language", "en")],
+    )
+)
 HELD = "job-hold-until-specified"
 
 
@@ -58,6 +68,7 @@ class IppRequest:
     peer: str
     document: AsyncIterator[bytes]
     http_user: str | None = None
+    raw: bytes = b""  # the request's attribute part as received, when the server has it whole
 
 
 @dataclass
@@ -122,6 +133,27 @@ def requesting_user(request: IppRequest) -> str:
 class Operations:
     def __init__(self, gateway: Gateway):
         self.gw = gateway
+        # Get-Printer-Attributes answers by (queue, origin, request bytes but the request-id):
+        # clients poll with byte-identical requests, and the answer only changes when the
+        # queue's freshness does.
+        self._answers: dict[tuple[str, Origin, bytes], tuple[object, bytes]] = {}
+
+    def replay(self, queue: str, origin: Origin, raw: bytes) -> bytes | None:
+        """A stored answer to this exact Get-Printer-Attributes request, if still true."""
+        if raw[2:4] != GET_PRINTER_ATTRIBUTES_CODE:
+            return None
+        answer = self._answers.get((queue, origin, _without_request_id(raw)))
+        if answer is None or answer[0] != self.gw.queues[queue].freshness():
+            return None
+        return raw[:2] + b"\x00\x00" + raw[4:8] + answer[1]
+
+    def _remember(self, request: IppRequest, queue: QueueView, reply: bytes) -> None:
+        if not request.raw:
+            return
+        if len(self._answers) >= ANSWER_LIMIT:
+            self._answers.clear()
+        key = (queue.name, request.origin, _without_request_id(request.raw))
+        self._answers[key] = (queue.freshness(), reply[8:])
 
     # --- entry point ----------------------------------------------------------------------
 
@@ -146,8 +178,7 @@ class Operations:
         if len(message.groups_of(Tag.OPERATION)) > 1:
             raise IppError(Status.BAD_REQUEST, "more than one operation attributes group")
         for group in message.groups:
-            names = group.names()
-            if len(names) != len(set(names)):
+            if len({a.name for a in group.attributes}) != len(group.attributes):
                 raise IppError(Status.BAD_REQUEST, "an attribute appears twice in one group")
         attrs = message.groups[0].attributes
         if (
@@ -172,12 +203,9 @@ class Operations:
             raise IppError(Status.BAD_REQUEST, "printer-uri or job-uri is missing")
         if target.tag != Tag.URI:
             raise IppError(Status.BAD_REQUEST, f"{target.name} must be a uri", [target])
-        path = urlsplit(target.text() or "").path.rstrip("/")
-        parts = path.split("/")
-        if len(parts) < 4 or parts[1:3] != ["ipp", "print"]:
-            raise IppError(Status.NOT_FOUND, f"no queue at {target.text()}")
-        queue = self.gw.queues.get(parts[3])
-        if queue is None or parts[3] != request.queue:
+        name = queue_name(target.text() or "")
+        queue = self.gw.queues.get(name or "")
+        if queue is None or name != request.queue:
             raise IppError(Status.NOT_FOUND, f"no queue at {target.text()}")
         return queue
 
@@ -531,25 +559,41 @@ class Operations:
                 f"document-format {document_format} is not supported",
                 [m.mime("document-format", document_format)],
             )
-        head = self.response(request, Status.OK)
         encoded = queue.encoded(
             requested, document_format, request.origin, self.auth_methods(queue)
         )
-        return b"".join(
+        message = request.message
+        reply = b"".join(
             (
-                encode_header(head.version, head.code, head.request_id),
-                encode_group(head.groups[0]),
+                encode_header(_reply_version(message), Status.OK, message.request_id),
+                OK_OPERATION_GROUP,
                 bytes((Tag.PRINTER,)),
                 encoded,
                 bytes((Tag.END,)),
             )
         )
+        if message.version in SUPPORTED_VERSIONS:
+            self._remember(request, queue, reply)
+        return reply
 
     def auth_methods(self, queue: QueueView) -> str:
         return "requesting-user-name" if queue.queue.auth != "none" else "none"
 
     async def identify_printer(self, request: IppRequest, queue: QueueView) -> Reply:
         return self.response(request, Status.OK)
+
+
+@functools.lru_cache(maxsize=256)
+def queue_name(uri: str) -> str | None:
+    """The queue a printer-uri or job-uri names: ipp://host/ipp/print/<queue>[/<job-id>]."""
+    parts = urlsplit(uri).path.rstrip("/").split("/")
+    if len(parts) < 4 or parts[1:3] != ["ipp", "print"]:
+        return None
+    return parts[3]
+
+
+def _without_request_id(raw: bytes) -> bytes:
+    return raw[:4] + raw[8:]
 
 
 def _reply_version(message: Message) -> tuple[int, int]:

@@ -228,6 +228,9 @@ class QueueView:
         self._cache: dict[tuple[frozenset[str] | None, str | None], tuple[int, bytes]] = {}
         self._static: Group | None = None
         self._static_version = -1
+        self._formats: list[str] = []
+        self._dynamic_key: tuple[object, ...] = ()
+        self._dynamic = b""
 
     @property
     def name(self) -> str:
@@ -250,6 +253,10 @@ class QueueView:
     # --- capabilities ---------------------------------------------------------------------
 
     def document_formats(self) -> list[str]:
+        self.static_group()
+        return self._formats
+
+    def _document_formats(self) -> list[str]:
         upstream = self.upstream().get("document-format-supported")
         # A printer never reached yet: take what printgate passes on, the printer decides later.
         theirs = upstream.strings() if upstream else [*REQUIRED_FORMATS, *PASSED_FORMATS]
@@ -262,6 +269,7 @@ class QueueView:
     def static_group(self) -> Group:
         version = self._version()
         if self._static is None or version != self._static_version:
+            self._formats = self._document_formats()
             self._static = m.group(Tag.PRINTER, self._build_static())
             self._static_version = version
             self._cache.clear()
@@ -291,7 +299,7 @@ class QueueView:
             m.language("generated-natural-language-supported", "en"),
             m.keyword("compression-supported", *COMPRESSIONS),
             m.mime("document-format-default", "application/octet-stream"),
-            m.mime("document-format-supported", *self.document_formats()),
+            m.mime("document-format-supported", *self._formats),
             m.keyword("identify-actions-default", "display"),
             m.keyword("identify-actions-supported", "display", "sound"),
             m.keyword("ipp-features-supported", "ipp-everywhere", "job-accounting"),
@@ -352,14 +360,16 @@ class QueueView:
             return PrinterState.PROCESSING, reasons or ["none"], message
         return PrinterState.IDLE, reasons or ["none"], message
 
-    def dynamic(self, origin: Origin, auth: str) -> list[Attribute]:
-        state, reasons, message = self.state()
+    def dynamic(
+        self, origin: Origin, auth: str, state: tuple[PrinterState, list[str], str] | None = None
+    ) -> list[Attribute]:
+        state_, reasons, message = state or self.state()
         now = time.time()
         base = f"{origin.http_scheme}://{origin.host}"
         return [
             m.date_time("printer-current-time", datetime.fromtimestamp(now, UTC)),
             m.integer("printer-up-time", int(now)),
-            m.enum("printer-state", state),
+            m.enum("printer-state", state_),
             m.keyword("printer-state-reasons", *reasons),
             m.text("printer-state-message", message),
             m.integer("printer-state-change-time", int(self.started)),
@@ -401,10 +411,31 @@ class QueueView:
             if len(self._cache) >= CACHE_LIMIT:
                 self._cache.clear()  # clients asking for endless variations get no memory
             self._cache[key] = cached
-        dynamic = b"".join(
-            encode_attribute(a) for a in self.dynamic(origin, auth) if _wanted(a.name, names)
+        return cached[1] + self._dynamic_encoded(names, origin, auth)
+
+    def freshness(self, state: tuple[PrinterState, list[str], str] | None = None) -> object:
+        """Changes whenever any attribute the queue advertises may have changed: its
+        capabilities, its state, its job count, or the clock's second."""
+        return (
+            self._static_version,
+            int(time.time()),
+            self._queued_jobs(),
+            state or self.state(),
         )
-        return cached[1] + dynamic
+
+    def _dynamic_encoded(self, names: frozenset[str] | None, origin: Origin, auth: str) -> bytes:
+        # Within one second, for one kind of client, with the queue unchanged, the answer is
+        # the same: keep it (a client polling many times a second costs one encoding).
+        state = self.state()
+        key = (names, origin, auth, self.freshness(state))
+        if self._dynamic_key != key:
+            self._dynamic = b"".join(
+                encode_attribute(a)
+                for a in self.dynamic(origin, auth, state)
+                if _wanted(a.name, names)
+            )
+            self._dynamic_key = key
+        return self._dynamic
 
     def group(self, origin: Origin, auth: str) -> Group:
         """All attributes as a Group (for callers that need values, not bytes)."""

@@ -56,9 +56,17 @@ async def handle_icon(request: web.Request) -> web.Response:
 async def handle_ipp(request: web.Request) -> web.StreamResponse:
     if request.content_type != "application/ipp":
         return web.Response(status=400, text="Content-Type must be application/ipp\n")
+    operations = request.app[OPERATIONS_KEY]
+    queue = request.match_info["queue"]
+    origin = Origin(host=request.host, secure=request.secure)
+    first = await request.content.readany()
+    if request.content.at_eof() and queue in operations.gw.queues:
+        replayed = operations.replay(queue, origin, first)
+        if replayed is not None:
+            return web.Response(body=replayed, content_type="application/ipp")
     decoder = Decoder(max_bytes=request.app[MAX_ATTRIBUTES_KEY])
     try:
-        message = None
+        message = decoder.feed(first) if first else decoder.finish()
         while message is None:
             chunk = await request.content.readany()
             if not chunk:
@@ -73,14 +81,16 @@ async def handle_ipp(request: web.Request) -> web.StreamResponse:
         response = web.Response(status=400, text=f"Malformed IPP request: {exc}\n")
         response.force_close()
         return response
+    whole = decoder.length <= len(first)  # the attribute part came in the first chunk
     ipp_request = IppRequest(
         message=message,
-        queue=request.match_info["queue"],
-        origin=Origin(host=request.host, secure=request.secure),
+        queue=queue,
+        origin=origin,
         peer=request.remote or "",
         document=_document(decoder.rest, request),
+        raw=first[: decoder.length] if whole else b"",
     )
-    reply = await request.app[OPERATIONS_KEY].handle(ipp_request)
+    reply = await operations.handle(ipp_request)
     body = reply if isinstance(reply, bytes) else encode(reply)
     response = web.Response(body=body, content_type="application/ipp")
     if not request.content.at_eof():

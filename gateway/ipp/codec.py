@@ -229,6 +229,7 @@ class Decoder:
         self.max_depth = max_depth
         self.rest = b""
         self.message: Message | None = None
+        self.length = 0  # of the attribute part, once the message is complete
         self._buf = bytearray()
         self._consumed = 0
         self._header: tuple[int, int, int, int] | None = None
@@ -277,6 +278,7 @@ class Decoder:
                 self._delimiter(tag)
                 pos += 1
                 if tag == Tag.END:
+                    self.length = self._consumed + pos
                     self.rest = bytes(buf[pos:])
                     return len(buf)
                 continue
