@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import heapq
 import logging
 import time
 from dataclasses import dataclass, field
@@ -52,8 +53,13 @@ class Dispatcher:
         self._wake = {q.name: asyncio.Event() for q in config.queues}
         self._current: dict[str, tuple[int, asyncio.Task[ForwardFailure | None]]] = {}
         self._retry: dict[int, _Retry] = {}
+        # Per queue, a heap of (is-new, job id) of jobs that may be runnable; entries for jobs
+        # that no longer are get dropped when they reach the top.
+        self._runnable: dict[str, list[tuple[bool, int]]] = {q.name: [] for q in config.queues}
 
     def start(self) -> None:
+        for job in self.jobs.active.values():
+            self._push(job)
         for queue in self.config.queues:
             self.tasks.spawn(self._queue_loop(queue), name=f"queue-{queue.name}")
 
@@ -61,8 +67,16 @@ class Dispatcher:
         """Is a job of this queue being forwarded right now?"""
         return queue in self._current
 
-    def kick(self, queue: str) -> None:
-        """A job of this queue became runnable (new, released) or went away."""
+    def submit(self, job: Job) -> None:
+        """The job may have become runnable (new, released, its document complete)."""
+        self._push(job)
+        self._wake_up(job.queue)
+
+    def _push(self, job: Job) -> None:
+        if job.state in RUNNABLE and job.queue in self._runnable:
+            heapq.heappush(self._runnable[job.queue], (job.state == JobState.PENDING, job.id))
+
+    def _wake_up(self, queue: str) -> None:
         if queue in self._wake:
             self._wake[queue].set()
 
@@ -82,12 +96,14 @@ class Dispatcher:
     # --- the loop ---------------------------------------------------------------------------
 
     def _next_job(self, queue: str) -> Job | None:
-        runnable = [
-            j for j in self.jobs.active.values() if j.queue == queue and j.state in RUNNABLE
-        ]
-        # Jobs already under way (resumed after a restart) go before new ones.
-        runnable.sort(key=lambda j: (j.state == JobState.PENDING, j.id))
-        return runnable[0] if runnable else None
+        """The oldest runnable job; jobs already under way (resumed after a restart) first."""
+        heap = self._runnable[queue]
+        while heap:
+            job = self.jobs.active.get(heap[0][1])
+            if job is not None and job.state in RUNNABLE:
+                return job
+            heapq.heappop(heap)
+        return None
 
     async def _queue_loop(self, queue: QueueConfig) -> None:
         wake = self._wake[queue.name]
@@ -207,7 +223,7 @@ class Dispatcher:
         self._retry.pop(job.id, None)
         if job.document_path:
             self.spool.remove(self.spool.root / job.document_path)
-        self.kick(job.queue)
+        self._wake_up(job.queue)
 
     def _backoff(self, retry: _Retry) -> float:
         return failover.printer_backoff(max(1, retry.failures), self.policy)

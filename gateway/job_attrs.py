@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 
 from .ipp import Attribute, Tag
@@ -30,48 +30,71 @@ def _date(name: str, when: datetime | None) -> Attribute:
     return m.date_time(name, when)
 
 
-def description(job: Job, origin: Origin, up_time: int) -> list[Attribute]:
-    return [
-        m.integer("job-id", job.id),
-        m.uri("job-uri", job_uri(origin, job.queue, job.id)),
-        m.uri("job-uuid", job.uuid),
-        m.uri("job-printer-uri", f"{origin.ipp_scheme}://{origin.host}/ipp/print/{job.queue}"),
-        m.name_("job-name", job.name or f"job {job.id}"),
-        m.name_("job-originating-user-name", job.user or "anonymous"),
-        m.enum("job-state", job.state),
-        m.keyword("job-state-reasons", *(job.reasons or ("none",))),
-        m.text("job-state-message", job.message),
-        m.integer("job-printer-up-time", up_time),
-        _time("time-at-creation", job.created_at),
-        _time("time-at-processing", job.processing_at),
-        _time("time-at-completed", job.completed_at),
-        _date("date-time-at-creation", job.created_at),
-        _date("date-time-at-processing", job.processing_at),
-        _date("date-time-at-completed", job.completed_at),
-        m.integer("job-k-octets", (job.document_bytes + 1023) // 1024),
-        m.integer("job-impressions-completed", job.impressions or 0),
-        m.integer("job-media-sheets-completed", job.media_sheets or 0),
-        m.integer("job-pages-completed", job.pages or 0),
-        m.integer("number-of-documents", 1 if job.document_path else 0),
-        m.mime("document-format-supplied", job.document_format or "application/octet-stream"),
-        m.keyword("job-hold-until", job.hold_until or "no-hold"),
-        m.text("job-printer-state-message", job.message),
-    ]
+Builder = Callable[[Job, Origin, int], Attribute]
+
+# Each job description attribute from the job, the client's view of the server, and the
+# up-time; only the requested ones are built.
+DESCRIPTION: dict[str, Builder] = {
+    "job-id": lambda j, o, t: m.integer("job-id", j.id),
+    "job-uri": lambda j, o, t: m.uri("job-uri", job_uri(o, j.queue, j.id)),
+    "job-uuid": lambda j, o, t: m.uri("job-uuid", j.uuid),
+    "job-printer-uri": lambda j, o, t: m.uri(
+        "job-printer-uri", f"{o.ipp_scheme}://{o.host}/ipp/print/{j.queue}"
+    ),
+    "job-name": lambda j, o, t: m.name_("job-name", j.name or f"job {j.id}"),
+    "job-originating-user-name": lambda j, o, t: m.name_(
+        "job-originating-user-name", j.user or "anonymous"
+    ),
+    "job-state": lambda j, o, t: m.enum("job-state", j.state),
+    "job-state-reasons": lambda j, o, t: m.keyword("job-state-reasons", *(j.reasons or ("none",))),
+    "job-state-message": lambda j, o, t: m.text("job-state-message", j.message),
+    "job-printer-up-time": lambda j, o, t: m.integer("job-printer-up-time", t),
+    "time-at-creation": lambda j, o, t: _time("time-at-creation", j.created_at),
+    "time-at-processing": lambda j, o, t: _time("time-at-processing", j.processing_at),
+    "time-at-completed": lambda j, o, t: _time("time-at-completed", j.completed_at),
+    "date-time-at-creation": lambda j, o, t: _date("date-time-at-creation", j.created_at),
+    "date-time-at-processing": lambda j, o, t: _date("date-time-at-processing", j.processing_at),
+    "date-time-at-completed": lambda j, o, t: _date("date-time-at-completed", j.completed_at),
+    "job-k-octets": lambda j, o, t: m.integer("job-k-octets", (j.document_bytes + 1023) // 1024),
+    "job-impressions-completed": lambda j, o, t: m.integer(
+        "job-impressions-completed", j.impressions or 0
+    ),
+    "job-media-sheets-completed": lambda j, o, t: m.integer(
+        "job-media-sheets-completed", j.media_sheets or 0
+    ),
+    "job-pages-completed": lambda j, o, t: m.integer("job-pages-completed", j.pages or 0),
+    "number-of-documents": lambda j, o, t: m.integer(
+        "number-of-documents", 1 if j.document_path else 0
+    ),
+    "document-format-supplied": lambda j, o, t: m.mime(
+        "document-format-supplied", j.document_format or "application/octet-stream"
+    ),
+    "job-hold-until": lambda j, o, t: m.keyword("job-hold-until", j.hold_until or "no-hold"),
+    "job-printer-state-message": lambda j, o, t: m.text("job-printer-state-message", j.message),
+}
 
 
 def job_attributes(
     job: Job, origin: Origin, up_time: int, requested: Iterable[str] | None
 ) -> list[Attribute]:
     """The job's attributes filtered by requested-attributes (None: all)."""
-    names = frozenset(requested) if requested is not None else None
-    described = description(job, origin, up_time)
-    template = [a for a in decode_template(job.template) if a.name not in ("job-password",)]
-    if names is None or "all" in names:
-        return described + template
-    chosen = [a for a in described if a.name in names or "job-description" in names]
-    chosen += [
-        a
-        for a in template
-        if a.name in names or ("job-template" in names and is_job_template(a.name + "-default"))
+    names = frozenset(requested) if requested is not None else frozenset({"all"})
+    every = "all" in names
+    described = [
+        build(job, origin, up_time)
+        for name, build in DESCRIPTION.items()
+        if every or name in names or "job-description" in names
     ]
-    return chosen
+    if not job.template or not (every or "job-template" in names or names - DESCRIPTION.keys()):
+        return described
+    template = [
+        a
+        for a in decode_template(job.template)
+        if a.name != "job-password"
+        and (
+            every
+            or a.name in names
+            or ("job-template" in names and is_job_template(a.name + "-default"))
+        )
+    ]
+    return described + template

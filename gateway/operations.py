@@ -368,7 +368,7 @@ class Operations:
         except BaseException:
             self.gw.spool.remove(self.gw.spool.root / spooled)
             raise
-        self.gw.dispatcher.kick(queue.name)
+        self.gw.dispatcher.submit(job)
         return self._job_reply(request, job, _ok(job_request.unsupported), job_request.unsupported)
 
     async def validate_job(self, request: IppRequest, queue: QueueView) -> Reply:
@@ -436,7 +436,7 @@ class Operations:
             return
         state, reasons, text = self._initial_state(job.hold_until)
         await self.gw.jobs.transition(job, state, reasons, text)
-        self.gw.dispatcher.kick(job.queue)
+        self.gw.dispatcher.submit(job)
 
     # --- job control ----------------------------------------------------------------------
 
@@ -512,7 +512,7 @@ class Operations:
             await self.gw.jobs.transition(
                 job, JobState.PENDING, ("none",), "Waiting to print", hold_until="no-hold"
             )
-            self.gw.dispatcher.kick(queue.name)
+            self.gw.dispatcher.submit(job)
         else:
             raise IppError(Status.NOT_POSSIBLE, f"job {job.id} is not held")
         return self.response(request, Status.OK)

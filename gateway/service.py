@@ -15,6 +15,7 @@ import secrets
 import signal
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 
@@ -59,6 +60,9 @@ class Service:
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
+        # File system calls (spool writes, fsyncs) wait on the disk, not the CPU: enough threads
+        # that concurrent jobs never queue behind each other's fsync.
+        loop.set_default_executor(ThreadPoolExecutor(max_workers=32, thread_name_prefix="io"))
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stopping.set)
         store = await Store.open(self.config.database_url, self.tasks)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import threading
 import uuid
 import zlib
 from collections.abc import AsyncIterator, Iterable
@@ -78,39 +79,19 @@ class Spool:
         self, chunks: AsyncIterator[bytes], compression: str = "none"
     ) -> SpooledDocument:
         """Write the stream to a new spool file, durable on disk when this returns."""
-        path = self.root / f"{uuid.uuid4().hex}.doc"
-        partial = path.with_suffix(".part")
+        # No temporary name: a file no job row refers to is an orphan whatever its state, and
+        # start-up removes orphans; the row is written only after this returns.
         inflater = _Inflater(compression)
-        head = bytearray()
-        size = 0
-        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        file = _SpoolFile(self.root / f"{uuid.uuid4().hex}.doc", self.max_bytes)
         try:
             async for chunk in chunks:
-                size = self._write(fd, inflater.feed(chunk), size, head)
-            size = self._write(fd, inflater.finish(), size, head)
-            await asyncio.to_thread(os.fsync, fd)
+                await file.write(inflater.feed(chunk))
+            await file.write(inflater.finish())
+            await file.close()
         except BaseException:
-            os.close(fd)
-            partial.unlink(missing_ok=True)
+            await asyncio.shield(asyncio.to_thread(file.discard))
             raise
-        os.close(fd)
-        os.rename(partial, path)
-        await asyncio.to_thread(_fsync_dir, self.root)
-        return SpooledDocument(path, size, bytes(head))
-
-    def _write(self, fd: int, data: bytes, size: int, head: bytearray) -> int:
-        if not data:
-            return size
-        size += len(data)
-        if size > self.max_bytes:
-            raise DocumentTooLarge(f"document is larger than {self.max_bytes} bytes")
-        if len(head) < SNIFF_BYTES:
-            head += data[: SNIFF_BYTES - len(head)]
-        view = memoryview(data)
-        while view:
-            written = os.write(fd, view)
-            view = view[written:]
-        return size
+        return SpooledDocument(file.path, file.size, bytes(file.head))
 
     def remove(self, path: str | Path) -> None:
         if path:
@@ -139,8 +120,69 @@ async def read_chunks(path: Path, chunk_size: int = READ_CHUNK) -> AsyncIterator
         handle.close()
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
+class _SpoolFile:
+    """A new spool file. All file system calls run in worker threads: creating a file or
+    writing can wait on the file system journal while other jobs fsync, and the event loop must
+    not. A small document is buffered and written, synced and closed in one trip."""
+
+    def __init__(self, path: Path, max_bytes: int):
+        self.path = path
+        self.max_bytes = max_bytes
+        self.size = 0
+        self.head = bytearray()
+        self._buffer = bytearray()
+        self._fd: int | None = None
+        # A cancelled receive leaves its thread running: discard waits for it, so an fd is
+        # never closed (and its number reused) under a write.
+        self._lock = threading.Lock()
+
+    async def write(self, data: bytes) -> None:
+        if not data:
+            return
+        self.size += len(data)
+        if self.size > self.max_bytes:
+            raise DocumentTooLarge(f"document is larger than {self.max_bytes} bytes")
+        if len(self.head) < SNIFF_BYTES:
+            self.head += data[: SNIFF_BYTES - len(self.head)]
+        self._buffer += data
+        if len(self._buffer) >= READ_CHUNK:
+            pending, self._buffer = self._buffer, bytearray()
+            await asyncio.to_thread(self._append, pending)
+
+    async def close(self) -> None:
+        pending, self._buffer = self._buffer, bytearray()
+        await asyncio.to_thread(self._finish, pending)
+
+    def _append(self, data: bytes | bytearray) -> None:
+        with self._lock:
+            self._append_locked(data)
+
+    def _append_locked(self, data: bytes | bytearray) -> None:
+        if self._fd is None:
+            self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        view = memoryview(data)
+        while view:
+            view = view[os.write(self._fd, view) :]
+
+    def _finish(self, data: bytearray) -> None:
+        with self._lock:
+            self._append_locked(data)
+            assert self._fd is not None
+            os.fsync(self._fd)
+            os.close(self._fd)
+            self._fd = None
+        _fsync_dir(self.path.parent)  # the file's name must be on disk too
+
+    def discard(self) -> None:
+        with self._lock:
+            if self._fd is not None:
+                os.close(self._fd)
+                self._fd = None
+            self.path.unlink(missing_ok=True)
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
     try:
         os.fsync(fd)
     finally:

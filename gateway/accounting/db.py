@@ -7,8 +7,9 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import event
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy import create_engine as create_sync_engine
+from sqlalchemy import event, pool
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -23,6 +24,22 @@ def create_engine(url: str) -> AsyncEngine:
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     return create_async_engine(url, pool_pre_ping=True)
+
+
+def sync_writer_engine(engine: AsyncEngine) -> Engine | None:
+    """For SQLite, a synchronous engine on the same file for the writer thread; None for
+    servers with a real async driver."""
+    url = engine.url
+    if url.get_backend_name() != "sqlite":
+        return None
+    # The writer thread creates and uses the connection; dispose may run elsewhere.
+    writer = create_sync_engine(
+        url.set(drivername="sqlite"),
+        connect_args={"timeout": 30, "check_same_thread": False},
+        poolclass=pool.SingletonThreadPool,
+    )
+    event.listen(writer, "connect", _sqlite_pragmas)
+    return writer
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
