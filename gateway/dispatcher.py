@@ -91,7 +91,7 @@ class Dispatcher:
                 await self.printers[job.printer].backend.cancel(job.upstream_job_id)
         if not job.is_terminal:
             await self.jobs.transition(job, JobState.CANCELED, (reason,), message)
-        self._ended(job)
+        await self._ended(job)
 
     # --- the loop ---------------------------------------------------------------------------
 
@@ -133,7 +133,7 @@ class Dispatcher:
             failure = await self._forward(job, printer)
         if failure is None:
             if job.is_terminal:
-                self._ended(job)
+                await self._ended(job)
             return 0.0
         return await self._failed(queue, job, printer, retry, failure)
 
@@ -217,12 +217,12 @@ class Dispatcher:
             f"Not printed: {detail}",
             failure_reason=detail,
         )
-        self._ended(job)
+        await self._ended(job)
 
-    def _ended(self, job: Job) -> None:
+    async def _ended(self, job: Job) -> None:
         self._retry.pop(job.id, None)
         if job.document_path:
-            self.spool.remove(self.spool.root / job.document_path)
+            await self.spool.remove(self.spool.root / job.document_path)
         self._wake_up(job.queue)
 
     def _backoff(self, retry: _Retry) -> float:

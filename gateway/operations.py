@@ -349,7 +349,7 @@ class Operations:
         job_request = self._job_request(request, queue, with_document=True)
         spooled, size, detected = await self._receive(request, job_request.compression)
         if size == 0:
-            self.gw.spool.remove(self.gw.spool.root / spooled)
+            await self.gw.spool.remove(self.gw.spool.root / spooled)
             raise IppError(Status.BAD_REQUEST, "Print-Job without document data")
         state, reasons, text = self._initial_state(job_request.hold_until)
         try:
@@ -366,7 +366,7 @@ class Operations:
                 document_name=_op_text(request, "document-name") or "",
             )
         except BaseException:
-            self.gw.spool.remove(self.gw.spool.root / spooled)
+            await self.gw.spool.remove(self.gw.spool.root / spooled)
             raise
         self.gw.dispatcher.submit(job)
         return self._job_reply(request, job, _ok(job_request.unsupported), job_request.unsupported)
@@ -400,7 +400,7 @@ class Operations:
         job_request = self._job_request(request, queue, with_document=True)
         spooled, size, detected = await self._receive(request, job_request.compression)
         if size and job.document_path:
-            self.gw.spool.remove(self.gw.spool.root / spooled)
+            await self.gw.spool.remove(self.gw.spool.root / spooled)
             raise IppError(Status.MULTIPLE_DOCUMENT_JOBS_NOT_SUPPORTED, "a job takes one document")
         if size:
             await self.gw.jobs.update(
@@ -411,7 +411,7 @@ class Operations:
                 document_name=_op_text(request, "document-name") or "",
             )
         else:
-            self.gw.spool.remove(self.gw.spool.root / spooled)
+            await self.gw.spool.remove(self.gw.spool.root / spooled)
         if last.value is True:
             await self._close(job)
         return self._job_reply(request, job, _ok(job_request.unsupported), job_request.unsupported)

@@ -93,10 +93,10 @@ class Spool:
             raise
         return SpooledDocument(file.path, file.size, bytes(file.head))
 
-    def remove(self, path: str | Path) -> None:
+    async def remove(self, path: str | Path) -> None:
+        """Delete a document off the loop: unlinking a large file can take a quarter second."""
         if path:
-            with contextlib.suppress(FileNotFoundError):
-                Path(path).unlink()
+            await asyncio.to_thread(_unlink, Path(path))
 
     def remove_orphans(self, keep: Iterable[str]) -> int:
         """Delete spool files no active job refers to (left by a crash mid-receive)."""
@@ -132,6 +132,7 @@ class _SpoolFile:
         self.head = bytearray()
         self._buffer = bytearray()
         self._fd: int | None = None
+        self._writing: asyncio.Future[None] | None = None  # the write under way, if any
         # A cancelled receive leaves its thread running: discard waits for it, so an fd is
         # never closed (and its number reused) under a write.
         self._lock = threading.Lock()
@@ -146,12 +147,22 @@ class _SpoolFile:
             self.head += data[: SNIFF_BYTES - len(self.head)]
         self._buffer += data
         if len(self._buffer) >= READ_CHUNK:
+            # One write in flight while the next chunk is received: the disk and the network
+            # both stay busy, and memory stays at two chunks.
+            await self._wait_for_write()
             pending, self._buffer = self._buffer, bytearray()
-            await asyncio.to_thread(self._append, pending)
+            loop = asyncio.get_running_loop()
+            self._writing = loop.run_in_executor(None, self._append, pending)
 
     async def close(self) -> None:
+        await self._wait_for_write()
         pending, self._buffer = self._buffer, bytearray()
         await asyncio.to_thread(self._finish, pending)
+
+    async def _wait_for_write(self) -> None:
+        if self._writing is not None:
+            writing, self._writing = self._writing, None
+            await writing
 
     def _append(self, data: bytes | bytearray) -> None:
         with self._lock:
@@ -179,6 +190,11 @@ class _SpoolFile:
                 os.close(self._fd)
                 self._fd = None
             self.path.unlink(missing_ok=True)
+
+
+def _unlink(path: Path) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        path.unlink()
 
 
 def _fsync_dir(directory: Path) -> None:

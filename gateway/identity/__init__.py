@@ -1,0 +1,1 @@
+"""Who is printing: credential checks against the store and the directory."""
