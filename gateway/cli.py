@@ -7,6 +7,8 @@ import sys
 from collections.abc import Callable, Sequence
 
 from . import __version__
+from . import commands as store_commands
+from .commands import CommandError
 from .config import ConfigError, load
 
 
@@ -29,6 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", parents=[common], help="run the gateway in the foreground")
     serve.set_defaults(func=_serve)
+    store_commands.register(commands, common)
     return parser
 
 
@@ -38,7 +41,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     func: Callable[[argparse.Namespace], int] = args.func
     try:
         return func(args)
-    except ConfigError as exc:
+    except (ConfigError, CommandError) as exc:
         print(f"printgate: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -52,6 +52,7 @@ class JobsConfig:
     retry_window: float = 86400.0
     monitor_interval: float = 1.0
     printer_refresh_interval: float = 300.0
+    hold_expiry: float = 14400.0
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,8 @@ class QueueConfig:
     printers: tuple[str, ...]
     auth: str = "none"
     require: tuple[str, ...] = ()
+    allow_billable: bool = False
+    allow_comment: bool = False
     info: str = ""
     location: str = ""
 

@@ -101,6 +101,11 @@ class Job:
     media_sheets: int | None = None
     pages: int | None = None
     failure_reason: str = ""
+    project: str = ""
+    department: str = ""
+    billable: bool = True
+    comment: str = ""
+    released_at: datetime | None = None
 
     @property
     def is_terminal(self) -> bool:

@@ -13,14 +13,16 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from .dispatcher import Dispatcher
+from .gate import AUTH_FAILED, Decision, Gate, Outcome, Presented
 from .ipp import Attribute, Group, JobState, Message, Op, Status, Tag
 from .ipp import model as m
 from .ipp.codec import encode_group, encode_header
 from .job_attrs import GET_JOBS_DEFAULT, job_attributes
 from .jobs import ACTIVE_STATES, TERMINAL_STATES, Job, JobManager
 from .printer_attrs import COMPRESSIONS, HOLD_UNTIL, WHICH_JOBS, Origin, QueueView
+from .release import ACCOUNT_REASONS, ReleaseDesk, held_for_credentials
 from .spool import CompressionError, DocumentTooLarge, Spool, SpoolError, sniff_format
-from .supported import encode_template, unsupported_part
+from .supported import decode_template, encode_template, unsupported_part
 from .tasks import TaskKeeper
 
 log = logging.getLogger(__name__)
@@ -41,6 +43,16 @@ WHICH_STATES: dict[str, tuple[JobState, ...]] = {
     "processing-stopped": (JobState.PROCESSING_STOPPED,),
 }
 INCOMING = "job-incoming"
+SETTABLE = frozenset({"job-account-id", "job-accounting-user-id", "job-password", "job-name"})
+# uri-authentication-supported for each auth mode
+URI_AUTHENTICATION = {
+    "none": "none",
+    "username": "requesting-user-name",
+    "list": "requesting-user-name",
+    "password": "basic",
+    "list-password": "basic",
+    "directory": "basic",
+}
 GET_PRINTER_ATTRIBUTES_CODE = Op.GET_PRINTER_ATTRIBUTES.to_bytes(2, "big")
 ANSWER_LIMIT = 256
 # The operation group of a plain successful answer, encoded once for the hot path.
@@ -60,6 +72,14 @@ class IppError(Exception):
         self.unsupported = unsupported or []
 
 
+class AuthenticationRequired(Exception):
+    """The queue needs HTTP Basic credentials for this request (the server answers 401)."""
+
+    def __init__(self, realm: str, message: str):
+        super().__init__(message)
+        self.realm = realm
+
+
 @dataclass(frozen=True)
 class IppRequest:
     message: Message
@@ -68,6 +88,8 @@ class IppRequest:
     peer: str
     document: AsyncIterator[bytes]
     http_user: str | None = None
+    http_password: str | None = None
+    user_agent: str = ""
     raw: bytes = b""  # the request's attribute part as received, when the server has it whole
 
 
@@ -80,6 +102,8 @@ class Gateway:
     spool: Spool
     dispatcher: Dispatcher
     tasks: TaskKeeper
+    gate: Gate
+    desk: ReleaseDesk
     started: float = field(default_factory=time.time)
 
 
@@ -320,8 +344,33 @@ class Operations:
             raise IppError(Status.DOCUMENT_ACCESS_ERROR, str(exc)) from exc
         return document.path.name, document.size, sniff_format(document.head)
 
+    async def _admit(
+        self, request: IppRequest, queue: QueueView, job_request: _JobRequest
+    ) -> Decision:
+        """The gate's word on a new job. A client that can answer gets a 401; a CUPS client
+        gets CUPS' own account status (its backend then holds the job on the CUPS side);
+        anyone else gets the job created and held, to be claimed on the release page."""
+        decision = await self.gw.gate.decide(
+            queue.queue, presented(request, job_request.template), queue.graceful
+        )
+        if decision.outcome is Outcome.CHALLENGE:
+            raise AuthenticationRequired(f"printgate {queue.name}", decision.message)
+        if decision.outcome is Outcome.HOLD and request.user_agent.startswith("CUPS/"):
+            status = (
+                Status.CUPS_ACCOUNT_AUTHORIZATION_FAILED
+                if decision.reason == AUTH_FAILED
+                else Status.CUPS_ACCOUNT_INFO_NEEDED
+            )
+            raise IppError(status, decision.message)
+        return decision
+
     async def _new_job(
-        self, request: IppRequest, queue: QueueView, job_request: _JobRequest, **values: object
+        self,
+        request: IppRequest,
+        queue: QueueView,
+        job_request: _JobRequest,
+        decision: Decision,
+        **values: object,
     ) -> Job:
         template = job_request.template
         media = next((a for a in template if a.name == "media"), None)
@@ -329,7 +378,9 @@ class Operations:
             uuid=f"urn:uuid:{uuid.uuid4()}",
             queue=queue.name,
             name=job_request.name,
-            user=requesting_user(request),
+            user=decision.user or requesting_user(request),
+            project=decision.project,
+            department=decision.department,
             origin_host=request.peer,
             template=encode_template(template),
             hold_until=job_request.hold_until,
@@ -340,23 +391,30 @@ class Operations:
             **values,
         )
 
-    def _initial_state(self, hold_until: str) -> tuple[JobState, tuple[str, ...], str]:
+    @staticmethod
+    def _initial_state(
+        hold_until: str, decision: Decision | None = None
+    ) -> tuple[JobState, tuple[str, ...], str]:
+        if decision is not None and decision.outcome is Outcome.HOLD:
+            return JobState.PENDING_HELD, (decision.reason,), decision.message
         if hold_until != "no-hold":
             return JobState.PENDING_HELD, (HELD,), "Held until released"
         return JobState.PENDING, ("none",), "Waiting to print"
 
     async def print_job(self, request: IppRequest, queue: QueueView) -> Reply:
         job_request = self._job_request(request, queue, with_document=True)
+        decision = await self._admit(request, queue, job_request)
         spooled, size, detected = await self._receive(request, job_request.compression)
         if size == 0:
             await self.gw.spool.remove(self.gw.spool.root / spooled)
             raise IppError(Status.BAD_REQUEST, "Print-Job without document data")
-        state, reasons, text = self._initial_state(job_request.hold_until)
+        state, reasons, text = self._initial_state(job_request.hold_until, decision)
         try:
             job = await self._new_job(
                 request,
                 queue,
                 job_request,
+                decision,
                 state=state,
                 reasons=reasons,
                 message=text,
@@ -379,13 +437,16 @@ class Operations:
 
     async def create_job(self, request: IppRequest, queue: QueueView) -> Reply:
         job_request = self._job_request(request, queue, with_document=False)
+        decision = await self._admit(request, queue, job_request)
+        held = decision.outcome is Outcome.HOLD
         job = await self._new_job(
             request,
             queue,
             job_request,
+            decision,
             state=JobState.PENDING_HELD,
-            reasons=(INCOMING,),
-            message="Waiting for the document",
+            reasons=(INCOMING, decision.reason) if held else (INCOMING,),
+            message=decision.message if held else "Waiting for the document",
         )
         return self._job_reply(request, job, _ok(job_request.unsupported), job_request.unsupported)
 
@@ -433,6 +494,10 @@ class Operations:
                 "The job was closed without a document",
                 failure_reason="no document",
             )
+            return
+        account_hold = [r for r in job.reasons if r in ACCOUNT_REASONS]
+        if account_hold:  # the gate held it at Create-Job: it stays held, now complete
+            await self.gw.jobs.transition(job, JobState.PENDING_HELD, account_hold, job.message)
             return
         state, reasons, text = self._initial_state(job.hold_until)
         await self.gw.jobs.transition(job, state, reasons, text)
@@ -505,6 +570,8 @@ class Operations:
 
     async def release_job(self, request: IppRequest, queue: QueueView) -> Reply:
         job = await self._job(request, queue)
+        if held_for_credentials(job):
+            return await self._readmit(request, queue, job)
         self._check_owner(request, job)
         if INCOMING in job.reasons:
             await self.gw.jobs.update(job, hold_until="no-hold")
@@ -516,6 +583,36 @@ class Operations:
         else:
             raise IppError(Status.NOT_POSSIBLE, f"job {job.id} is not held")
         return self.response(request, Status.OK)
+
+    async def set_job_attributes(self, request: IppRequest, queue: QueueView) -> Reply:
+        """Held jobs take the accounting attributes they lack, then face the gate again."""
+        job = await self._job(request, queue)
+        group = request.message.group(Tag.JOB)
+        if group is None or not group.attributes:
+            raise IppError(Status.BAD_REQUEST, "no job attributes to set")
+        bad = [a for a in group if a.name not in SETTABLE]
+        if bad:
+            raise IppError(
+                Status.ATTRIBUTES_NOT_SETTABLE, "only accounting attributes can be set", bad
+            )
+        if job.state != JobState.PENDING_HELD:
+            raise IppError(Status.NOT_POSSIBLE, f"job {job.id} is no longer held")
+        names = {a.name for a in group}
+        template = [a for a in decode_template(job.template) if a.name not in names]
+        await self.gw.jobs.update(job, template=encode_template([*template, *group]))
+        if held_for_credentials(job):
+            return await self._readmit(request, queue, job)
+        return self.response(request, Status.OK)
+
+    async def _readmit(self, request: IppRequest, queue: QueueView, job: Job) -> Reply:
+        decision = await self.gw.desk.readmit(
+            job, presented(request, decode_template(job.template))
+        )
+        if decision.outcome is Outcome.CHALLENGE:
+            raise AuthenticationRequired(f"printgate {queue.name}", decision.message)
+        if not decision.accepted:
+            raise IppError(Status.NOT_AUTHORIZED, decision.message)
+        return self._job_reply(request, job, Status.OK, [])
 
     # --- queries --------------------------------------------------------------------------
 
@@ -577,10 +674,32 @@ class Operations:
         return reply
 
     def auth_methods(self, queue: QueueView) -> str:
-        return "requesting-user-name" if queue.queue.auth != "none" else "none"
+        return URI_AUTHENTICATION[queue.queue.auth]
 
     async def identify_printer(self, request: IppRequest, queue: QueueView) -> Reply:
         return self.response(request, Status.OK)
+
+
+def presented(request: IppRequest, template: list[Attribute]) -> Presented:
+    """The credentials a request carries, wherever the client put them."""
+
+    def value(name: str) -> str | None:
+        attribute = _op_attr(request, name) or next((a for a in template if a.name == name), None)
+        if attribute is None:
+            return None
+        raw = attribute.value
+        if isinstance(raw, bytes):  # job-password is an octetString
+            return raw.decode("utf-8", "replace")
+        return attribute.text()
+
+    return Presented(
+        http_user=request.http_user,
+        http_password=request.http_password,
+        requesting_user=_op_text(request, "requesting-user-name"),
+        accounting_user=value("job-accounting-user-id"),
+        pin=value("job-password"),
+        account_id=value("job-account-id"),
+    )
 
 
 @functools.lru_cache(maxsize=256)
@@ -639,4 +758,5 @@ HANDLERS: dict[int, Handler] = {
     Op.HOLD_JOB: Operations.hold_job,
     Op.RELEASE_JOB: Operations.release_job,
     Op.IDENTIFY_PRINTER: Operations.identify_printer,
+    Op.SET_JOB_ATTRIBUTES: Operations.set_job_attributes,
 }

@@ -33,6 +33,7 @@ OPERATIONS = (
     Op.CANCEL_MY_JOBS,
     Op.CLOSE_JOB,
     Op.IDENTIFY_PRINTER,
+    Op.SET_JOB_ATTRIBUTES,
 )
 COMPRESSIONS = ("none", "deflate", "gzip")
 WHICH_JOBS = (
@@ -239,6 +240,11 @@ class QueueView:
     @property
     def primary(self) -> Printer:
         return self.printers[0]
+
+    @property
+    def graceful(self) -> bool:
+        """With the store or directory down, print as Unknown (else hold): the primary's call."""
+        return self.primary.config.graceful_failover
 
     def upstream(self) -> Group:
         """The attributes of the first member that has answered, else an empty group."""

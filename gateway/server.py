@@ -3,6 +3,7 @@ small fixed routes (health, icons). Policy lives in operations.py, not here."""
 
 from __future__ import annotations
 
+import base64
 import logging
 from collections.abc import AsyncIterator, Callable
 
@@ -10,7 +11,7 @@ from aiohttp import web
 
 from .icons import SIZES, printer_icon
 from .ipp import Decoder, IppDecodeError, IppTooLarge, encode
-from .operations import IppRequest, Operations
+from .operations import AuthenticationRequired, IppRequest, Operations
 from .printer_attrs import Origin
 from .spool import SpoolError
 
@@ -82,21 +83,49 @@ async def handle_ipp(request: web.Request) -> web.StreamResponse:
         response.force_close()
         return response
     whole = decoder.length <= len(first)  # the attribute part came in the first chunk
+    user, password = _basic_credentials(request)
     ipp_request = IppRequest(
         message=message,
         queue=queue,
         origin=origin,
         peer=request.remote or "",
         document=_document(decoder.rest, request),
+        http_user=user,
+        http_password=password,
+        user_agent=request.headers.get("User-Agent", ""),
         raw=first[: decoder.length] if whole else b"",
     )
-    reply = await operations.handle(ipp_request)
+    try:
+        reply = await operations.handle(ipp_request)
+    except AuthenticationRequired as exc:
+        response = web.Response(
+            status=401,
+            text=f"{exc}\n",
+            headers={"WWW-Authenticate": f'Basic realm="{exc.realm}", charset="UTF-8"'},
+        )
+        if not request.content.at_eof():
+            response.force_close()
+        return response
     body = reply if isinstance(reply, bytes) else encode(reply)
     response = web.Response(body=body, content_type="application/ipp")
     if not request.content.at_eof():
         # The client is still sending a document we did not take: don't read it for nothing.
         response.force_close()
     return response
+
+
+def _basic_credentials(request: web.Request) -> tuple[str | None, str | None]:
+    """HTTP Basic user and password, if the client sent them (CUPS does after a 401)."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, encoded = header.partition(" ")
+    if scheme.lower() != "basic" or not encoded:
+        return None, None
+    try:
+        decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
+    except (ValueError, UnicodeDecodeError):
+        return None, None
+    user, sep, password = decoded.partition(":")
+    return (user, password) if sep and user else (None, None)
 
 
 async def _document(first: bytes, request: web.Request) -> AsyncIterator[bytes]:

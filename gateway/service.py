@@ -22,15 +22,20 @@ from importlib.metadata import entry_points
 import uvloop
 from aiohttp import web
 
+from .accounting.lists import Lists
 from .accounting.store import Store
 from .config import Config, split_address
 from .dispatcher import Dispatcher
+from .gate import Gate
+from .identity.ldap import DirectorySettings, LdapDirectory
+from .identity.sql import SqlIdentity
 from .ipp_client import IppClient
 from .jobs import JobManager
 from .operations import Gateway, Operations
 from .passwords import hash_password
 from .printer_attrs import QueueView
 from .printers import IppPrinter, PrinterBackend, PrinterState, load_cached, refresh
+from .release import ReleaseDesk
 from .server import make_app
 from .spool import Spool
 from .tasks import TaskKeeper
@@ -84,7 +89,7 @@ class Service:
     async def _start(self, store: Store, client: IppClient) -> web.AppRunner:
         config = self.config
         await self._first_admin(store)
-        uuids = await store.queue_uuids(q.name for q in config.queues)
+        uuids = await store.provision(config)
         spool = Spool(config.spool_dir, config.server.max_document_bytes)
         jobs = JobManager(store)
         active = await jobs.load_active()
@@ -113,7 +118,15 @@ class Service:
             )
             for q in config.queues
         }
-        gateway = Gateway(queues, jobs, spool, dispatcher, self.tasks)
+        gate = Gate(SqlIdentity(Lists(store)), self._directory())
+        desk = ReleaseDesk(
+            jobs,
+            dispatcher,
+            gate,
+            {q.name: q for q in config.queues},
+            {name: view.graceful for name, view in queues.items()},
+        )
+        gateway = Gateway(queues, jobs, spool, dispatcher, self.tasks, gate, desk)
         app = make_app(Operations(gateway), config.server.max_attribute_bytes, lambda: self.ready)
         for addon in entry_points(group=WEB_ADDONS):
             addon.load()(app, gateway, config)
@@ -127,9 +140,18 @@ class Service:
                 raise StartupError(f"cannot listen on {address}: {exc.strerror}") from exc
         dispatcher.start()
         self.tasks.spawn(self._refresh_loop(printers), name="printer-refresh")
+        self.tasks.spawn(desk.expire_loop(config.jobs.hold_expiry), name="hold-expiry")
         self.ready = True
         self._banner()
         return runner
+
+    def _directory(self) -> LdapDirectory | None:
+        if not self.config.directory:
+            return None
+        try:
+            return LdapDirectory(DirectorySettings.from_config(self.config.directory))
+        except ValueError as exc:
+            raise StartupError(f"[directory] {exc}") from exc
 
     async def _fetch_all(self, printers: dict[str, PrinterState]) -> None:
         async def one(printer: PrinterState) -> None:

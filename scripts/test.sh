@@ -26,6 +26,9 @@ REQUIREMENTS=(
   "avahi-daemon                  avahi-daemon"
   "gs                            ghostscript"
   "pdfinfo                       poppler-utils"
+  "slapd                         slapd"
+  "ldapsearch                    ldap-utils"
+  "openssl                       openssl"
 )
 
 present() {
@@ -52,6 +55,8 @@ if [ "${#missing[@]}" -gt 0 ]; then
     exit 1
   fi
   echo "scripts/test.sh: installing ${missing[*]}"
+  # slapd must not configure (and start) a system directory: the tests run private ones.
+  echo "slapd slapd/no_configuration boolean true" | debconf-set-selections
   apt-get update -q
   apt-get install -y -q --no-install-recommends python3 python3-venv "${missing[@]}"
 fi

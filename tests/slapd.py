@@ -21,8 +21,10 @@ anonymous clients may read entries only with `anonymous_search=True`.
 
 from __future__ import annotations
 
+import atexit
 import base64
 import contextlib
+import ipaddress
 import os
 import shutil
 import signal
@@ -30,16 +32,20 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator, Mapping
+import weakref
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from tests.peers import PeerError, free_port
 
 __all__ = [
     "ADMIN_DN",
     "ADMIN_PASSWORD",
+    "AMBIGUOUS_PASSWORD",
+    "AMBIGUOUS_UID",
     "BASE_DN",
     "DISABLED_FILTER",
     "GROUP_DN",
@@ -48,6 +54,8 @@ __all__ = [
     "USERS",
     "DirectoryEntry",
     "Slapd",
+    "find_binary",
+    "running_slapd",
 ]
 
 BASE_DN = "dc=example,dc=org"
@@ -100,7 +108,9 @@ USERS: Mapping[str, DirectoryEntry] = {
     "ann(contractor)": DirectoryEntry(
         "ann(contractor)", "sales", "ann-pw", "Ann Contractor", "ann@example.org", "Sales"
     ),
-    "zoë": DirectoryEntry("zoë", "sales", "zoë-pw ünïcode", "Zoë Ørsted", "zoe@example.org", "Sales"),
+    "zoë": DirectoryEntry(
+        "zoë", "sales", "zoë-pw ünïcode", "Zoë Ørsted", "zoe@example.org", "Sales"
+    ),
     "dave": DirectoryEntry(
         "dave", "engineering", "dave-pw", "Dave Gone", "dave@example.org", "Engineering", True
     ),
@@ -152,9 +162,9 @@ def _entry(dn: str, *attributes: tuple[str, str]) -> str:
     return "\n".join([_ldif_line("dn", dn), *(_ldif_line(n, v) for n, v in attributes)]) + "\n"
 
 
-def _person(uid: str, ou: str, password: str, cn: str, mail: str, department: str) -> list[
-    tuple[str, str]
-]:
+def _person(
+    uid: str, ou: str, password: str, cn: str, mail: str, department: str
+) -> list[tuple[str, str]]:
     return [
         ("objectClass", "inetOrgPerson"),
         ("uid", uid),
@@ -212,6 +222,14 @@ def directory_ldif() -> str:
     return "\n".join(entries)
 
 
+def _is_ip(name: str) -> bool:
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
+
+
 def _port_open(port: int) -> bool:
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=0.2):
@@ -220,13 +238,24 @@ def _port_open(port: int) -> bool:
         return False
 
 
+_LIVE: weakref.WeakSet[Slapd] = weakref.WeakSet()
+
+
+@atexit.register
+def _stop_leftovers() -> None:
+    # A crashed test run or script must not leave daemons on the machine.
+    for server in list(_LIVE):
+        with contextlib.suppress(Exception):
+            server.close()
+
+
 class Slapd:
     """A private slapd: `start()`, `stop()`, `restart()`, `.url`; a context manager.
 
     `anonymous_search`: whether clients that bind anonymously may read entries (they may always
     bind anonymously; without it they see nothing). `tls`: also listen on an ldaps:// port
-    (`.ldaps_url`) and offer StartTLS on the ldap:// one, with a self-signed certificate for
-    127.0.0.1 (`.ca_file`); needs openssl.
+    (`.ldaps_url`) and offer StartTLS on the ldap:// one, with a self-signed certificate
+    (`.ca_file`, made with openssl) for `cert_names`.
     """
 
     def __init__(
@@ -235,12 +264,14 @@ class Slapd:
         *,
         anonymous_search: bool = False,
         tls: bool = False,
+        cert_names: Sequence[str] = ("127.0.0.1", "localhost"),
         start_timeout: float = 10.0,
     ) -> None:
         self._own_dir = base_dir is None
         self.base_dir = Path(tempfile.mkdtemp(prefix="slapd-")) if base_dir is None else base_dir
         self.anonymous_search = anonymous_search
         self.tls = tls
+        self.cert_names = tuple(cert_names)
         self.start_timeout = start_timeout
         self.port = 0
         self.ldaps_port = 0
@@ -290,8 +321,10 @@ class Slapd:
             if first:
                 self.port = free_port()
                 self.ldaps_port = free_port() if self.tls else 0
+            since = self.mark()
             self._spawn(slapd)
-            if self._wait_ready():
+            if self._wait_ready(since):
+                _LIVE.add(self)
                 return self
         raise PeerError(f"slapd did not start on {self.url}:\n{self.log()[-3000:]}")
 
@@ -344,30 +377,44 @@ class Slapd:
 
     # --- observation
 
-    def log(self) -> str:
+    def log(self, since: int = 0) -> str:
+        """slapd's log (stats level: connections, binds, searches), from offset `since`."""
         try:
-            return self.log_path.read_text(errors="replace")
+            return self.log_path.read_text(errors="replace")[since:]
         except FileNotFoundError:
             return ""
 
-    def bind_dns(self) -> list[str]:
-        """The DNs of every bind slapd has received, in order ("" for anonymous binds)."""
+    def mark(self) -> int:
+        """An offset for log(since=...) and bind_dns(since=...): what happens from now on."""
+        return len(self.log())
+
+    def bind_dns(self, since: int = 0) -> list[str]:
+        """The DNs of the binds slapd has received, in order ("" for anonymous binds)."""
         # Each bind request is logged once as `BIND dn="..." method=128` (a successful one is
         # logged again with mech=SIMPLE: not counted).
         prefix = ' BIND dn="'
         return [
             line.split(prefix, 1)[1].split('"', 1)[0]
-            for line in self.log().splitlines()
+            for line in self.log(since).splitlines()
             if prefix in line and " method=" in line
         ]
 
-    def wait_for_bind(self, dn: str, count: int = 1, timeout: float = 5.0) -> None:
-        """Wait until slapd has logged `count` binds as `dn` (its log is written by a thread)."""
+    def wait_for_bind(self, dn: str, since: int = 0, timeout: float = 5.0) -> None:
+        """Wait until slapd has logged a bind as `dn` after offset `since`."""
         deadline = time.monotonic() + timeout
-        while sum(1 for d in self.bind_dns() if d.lower() == dn.lower()) < count:
+        while dn.lower() not in (d.lower() for d in self.bind_dns(since)):
             if time.monotonic() > deadline:
-                raise PeerError(f"slapd did not log {count} bind(s) as {dn!r}")
+                raise PeerError(f"slapd did not log a bind as {dn!r}")
             time.sleep(0.01)
+
+    def wait_for_log(self, text: str, since: int = 0, timeout: float = 5.0) -> str:
+        """Wait until `text` appears in the log after offset `since`; return that part."""
+        deadline = time.monotonic() + timeout
+        while text not in (log := self.log(since)):
+            if time.monotonic() > deadline:
+                raise PeerError(f"slapd did not log {text!r}")
+            time.sleep(0.01)
+        return log
 
     # --- internals
 
@@ -426,18 +473,33 @@ class Slapd:
         return "\n".join(lines) + "\n"
 
     def _make_certificate(self) -> None:
+        names = ",".join(
+            f"IP:{name}" if _is_ip(name) else f"DNS:{name}" for name in self.cert_names
+        )
         result = subprocess.run(
             [
                 find_binary("openssl"),
-                "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
-                "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
-                "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
-                "-keyout", str(self.base_dir / "key.pem"),
-                "-out", str(self.base_dir / "cert.pem"),
+                "req",
+                "-x509",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:P-256",
+                "-nodes",
+                "-days",
+                "2",
+                "-subj",
+                f"/CN={self.cert_names[0]}",
+                "-addext",
+                f"subjectAltName={names}",
+                "-keyout",
+                str(self.base_dir / "key.pem"),
+                "-out",
+                str(self.base_dir / "cert.pem"),
             ],
             capture_output=True,
             check=False,
-        )  # fmt: skip
+        )
         if result.returncode != 0:
             raise PeerError(f"openssl could not make a certificate: {result.stderr.decode()}")
 
@@ -458,15 +520,16 @@ class Slapd:
                 start_new_session=True,
             )
 
-    def _wait_ready(self) -> bool:
+    def _wait_ready(self, since: int) -> bool:
         assert self._proc is not None
         deadline = time.monotonic() + self.start_timeout
         ports = [self.port] + ([self.ldaps_port] if self.tls else [])
         while time.monotonic() < deadline:
-            if self._proc.poll() is not None:
+            if self._proc.poll() is not None:  # e.g. "bind(7) failed errno=98": port taken
                 self._proc = None
                 return False
-            if all(_port_open(p) for p in ports):
+            # Our own slapd's word first: an open port alone may be somebody else's.
+            if "slapd starting" in self.log(since) and all(_port_open(p) for p in ports):
                 return True
             time.sleep(0.005)
         self.stop()
@@ -474,7 +537,7 @@ class Slapd:
 
 
 @contextlib.contextmanager
-def running_slapd(base_dir: Path | None = None, **kwargs: bool) -> Iterator[Slapd]:
+def running_slapd(base_dir: Path | None = None, **kwargs: Any) -> Iterator[Slapd]:
     """`with running_slapd(tmp_path) as slapd:` (for scripts; tests use fixtures)."""
     server = Slapd(base_dir, **kwargs)
     try:

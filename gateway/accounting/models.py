@@ -5,7 +5,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Integer, LargeBinary, String, Text, TypeDecorator
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -35,11 +45,73 @@ class Base(DeclarativeBase):
 
 
 class QueueRow(Base):
+    """A printer group as clients see it; settings are provisioned from the config."""
+
     __tablename__ = "queues"
 
     name: Mapped[str] = mapped_column(String(100), primary_key=True)
     uuid: Mapped[str] = mapped_column(String(45), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    auth: Mapped[str] = mapped_column(String(20), default="none")
+    require: Mapped[str] = mapped_column(String(100), default="")  # "project,department"
+    allow_billable: Mapped[bool] = mapped_column(Boolean, default=False)
+    allow_comment: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class PrinterRow(Base):
+    __tablename__ = "printers"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    uri: Mapped[str] = mapped_column(Text)
+    graceful_failover: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class QueueMemberRow(Base):
+    __tablename__ = "queue_members"
+
+    queue: Mapped[str] = mapped_column(String(100), primary_key=True)
+    printer: Mapped[str] = mapped_column(String(100), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer)
+
+
+class _Listed:
+    """Users, projects and departments of a queue share one shape."""
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    queue: Mapped[str] = mapped_column(String(100), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(10), default="enabled")  # enabled|disabled|removed
+    password_hash: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class QueueUserRow(_Listed, Base):
+    __tablename__ = "queue_users"
+    __table_args__ = (UniqueConstraint("queue", "name"),)
+
+    first_name: Mapped[str] = mapped_column(String(100), default="")
+    last_name: Mapped[str] = mapped_column(String(100), default="")
+    email: Mapped[str] = mapped_column(String(255), default="")
+    address: Mapped[str] = mapped_column(String(255), default="")
+
+
+class ProjectRow(_Listed, Base):
+    __tablename__ = "projects"
+    __table_args__ = (UniqueConstraint("queue", "name"),)
+
+
+class DepartmentRow(_Listed, Base):
+    __tablename__ = "departments"
+    __table_args__ = (UniqueConstraint("queue", "name"),)
+
+
+class SettingRow(Base):
+    """Units, currency, tax rate and the like: key and value as text."""
+
+    __tablename__ = "settings"
+
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
 
 
 class AppUserRow(Base):
@@ -91,3 +163,8 @@ class JobRow(Base):
     media_sheets: Mapped[int | None] = mapped_column(Integer, nullable=True)
     pages: Mapped[int | None] = mapped_column(Integer, nullable=True)
     failure_reason: Mapped[str] = mapped_column(Text, default="")
+    project: Mapped[str] = mapped_column(String(100), default="")
+    department: Mapped[str] = mapped_column(String(100), default="")
+    billable: Mapped[bool] = mapped_column(Boolean, default=True)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    released_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

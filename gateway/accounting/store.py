@@ -18,13 +18,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import Table, func, insert, select, update
+from sqlalchemy import Table, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session, sessionmaker
 
+from ..config import Config
 from ..tasks import TaskKeeper
 from .db import create_engine, migrate, sync_writer_engine
-from .models import AppUserRow, JobRow, QueueRow
+from .models import AppUserRow, JobRow, PrinterRow, QueueMemberRow, QueueRow
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -131,18 +132,38 @@ class Store:
 
     # --- queues -------------------------------------------------------------------------------
 
-    async def queue_uuids(self, names: Iterable[str]) -> dict[str, str]:
-        """Each queue's printer-uuid, created once and kept across restarts."""
-        wanted = list(names)
+    async def provision(self, config: Config) -> dict[str, str]:
+        """Bring the printers, queues and their members in the store in line with the config;
+        each queue's printer-uuid is created once and kept across restarts."""
 
         def fn(session: Session) -> dict[str, str]:
-            rows = session.scalars(select(QueueRow)).all()
-            known = {row.name: row.uuid for row in rows}
-            for name in wanted:
-                if name not in known:
-                    known[name] = f"urn:uuid:{uuidlib.uuid4()}"
-                    session.add(QueueRow(name=name, uuid=known[name], created_at=now()))
-            return known
+            for printer in config.printers:
+                session.merge(
+                    PrinterRow(
+                        name=printer.name,
+                        uri=printer.uri,
+                        graceful_failover=printer.graceful_failover,
+                    )
+                )
+            known = {row.name: row for row in session.scalars(select(QueueRow))}
+            for queue in config.queues:
+                row = known.get(queue.name)
+                if row is None:
+                    row = QueueRow(
+                        name=queue.name, uuid=f"urn:uuid:{uuidlib.uuid4()}", created_at=now()
+                    )
+                    session.add(row)
+                    known[queue.name] = row
+                row.auth = queue.auth
+                row.require = ",".join(queue.require)
+                row.allow_billable = queue.allow_billable
+                row.allow_comment = queue.allow_comment
+                session.execute(delete(QueueMemberRow).where(QueueMemberRow.queue == queue.name))
+                for position, printer_name in enumerate(queue.printers):
+                    session.add(
+                        QueueMemberRow(queue=queue.name, printer=printer_name, position=position)
+                    )
+            return {name: row.uuid for name, row in known.items()}
 
         return await self.write(fn)
 

@@ -75,7 +75,6 @@ _DEPARTMENT = ("department", "departmentNumber")
 
 # LDAP result codes (RFC 4511, 4.1.9).
 _SUCCESS = 0
-_TIME_LIMIT_EXCEEDED = 3
 _SIZE_LIMIT_EXCEEDED = 4
 _NO_SUCH_OBJECT = 32
 # A bind refused with one of these says "not with that password" (49 also covers locked,
@@ -84,7 +83,7 @@ _NO_SUCH_OBJECT = 32
 _BIND_REFUSALS = frozenset({48, 49, 50, 53})
 
 
-class DirectoryUnavailable(Exception):  # noqa: N818 (the name the callers use)
+class DirectoryUnavailable(Exception):
     """The directory could not check the credentials: unreachable, silent, or misconfigured."""
 
 
@@ -302,9 +301,21 @@ class LdapDirectory:
     def _guarded(self, func: Callable[..., _T], *args: Any) -> _T:
         try:
             return func(*args)
+        except _Refused:
+            raise
         except (LDAPException, OSError) as exc:
             # ldap3 raises even with raise_exceptions=False when the socket fails mid-way.
             raise _Refused(self._failure(exc, "Lost the connection to")) from None
+        except Exception as exc:
+            # ldap3's decoder fails with KeyError, IndexError... on bytes that are not LDAP
+            # (a url pointing at some other service). Logged in full in case it is ours.
+            log.warning(
+                "directory: unexpected error talking to %s", self.settings.url, exc_info=True
+            )
+            raise _Refused(
+                f"The server at {self.settings.url} did not answer like an LDAP directory "
+                f"({type(exc).__name__}: {exc})."
+            ) from None
 
     def _authenticate(self, username: str, password: str) -> DirectoryUser | None:
         settings = self.settings
@@ -447,7 +458,8 @@ class LdapDirectory:
             check_names=False,  # send the DN exactly as the directory returned it
             read_only=True,
             raise_exceptions=False,
-            receive_timeout=settings.timeout,
+            # ldap3 2.9.1 packs this into SO_RCVTIMEO with struct 'LL': it must be an int.
+            receive_timeout=self._time_limit,
         )
         try:
             try:
@@ -510,11 +522,12 @@ class LdapDirectory:
 def _reason(exc: BaseException) -> str:
     """The innermost useful words of an ldap3 exception (it nests socket errors in lists)."""
     text = str(exc)
-    if isinstance(exc, ssl.SSLError) or "CERTIFICATE_VERIFY_FAILED" in text:
-        if "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text:
-            return "TLS certificate verification failed (check ca_file)"
+    if "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text:
+        return "TLS certificate verification failed (check ca_file)"
     if "doesn't match any name" in text:
         return "the TLS certificate does not name this host"
+    if "invalid server address" in text:
+        return "cannot resolve the host name"
     match = re.search(r"\[Errno -?\d+\] ([^'\]\"]+)", text)
     if match:
         return match.group(1).strip().rstrip(")")
@@ -550,9 +563,15 @@ def _first(attributes: Mapping[str, Any], names: Sequence[str]) -> str | None:
 
 
 def _canonical_name(attributes: Mapping[str, Any], attribute: str, typed: str) -> str:
-    """The directory's own spelling of the name ("Alice" for "alice" on AD), else as typed."""
-    for value in _values(attributes, attribute):
-        text = _text(value)
-        if text.casefold() == typed.casefold() and len(text) <= MAX_NAME_LENGTH:
-            return text
+    """The directory's own spelling of the name, else the name as typed.
+
+    The directory matched the entry by this attribute with its own rules (case, and the
+    "insignificant spaces" of RFC 4518: " Alice " finds alice), so its value is the name; of a
+    multi-valued attribute, the value that equals the typed name but for case and spaces.
+    """
+    values = [_text(value) for value in _values(attributes, attribute)]
+    if len(values) > 1:
+        values = [v for v in values if v.strip().casefold() == typed.strip().casefold()]
+    if len(values) == 1 and 0 < len(values[0]) <= MAX_NAME_LENGTH:
+        return values[0]
     return typed

@@ -147,6 +147,12 @@ class Status(IntEnum):
     JOB_CANCELED = 0x0508
     MULTIPLE_DOCUMENT_JOBS_NOT_SUPPORTED = 0x0509
 
+    # CUPS' own codes: its ipp backend turns only these into an account hold of the local job.
+    CUPS_ACCOUNT_INFO_NEEDED = 0x049C
+    CUPS_ACCOUNT_CLOSED = 0x049D
+    CUPS_ACCOUNT_LIMIT_REACHED = 0x049E
+    CUPS_ACCOUNT_AUTHORIZATION_FAILED = 0x049F
+
     @property
     def is_success(self) -> bool:
         return self < 0x0100

@@ -1,0 +1,146 @@
+"""Each queue's lists of users, projects and departments (SmartTracker's grids): enabled,
+disabled or removed entries, each with an optional password."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
+
+from ..config import RESERVED_NAMES
+from .models import DepartmentRow, ProjectRow, QueueUserRow
+from .store import Store, now
+
+Kind = Literal["user", "project", "department"]
+KINDS: dict[str, type[QueueUserRow] | type[ProjectRow] | type[DepartmentRow]] = {
+    "user": QueueUserRow,
+    "project": ProjectRow,
+    "department": DepartmentRow,
+}
+STATUSES = ("enabled", "disabled", "removed")
+MAX_NAME = 100
+USER_DETAILS = ("first_name", "last_name", "email", "address")
+
+
+class ListError(ValueError):
+    """A name or value the lists refuse; the message is for a person."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    kind: str
+    queue: str
+    name: str
+    status: str
+    password_hash: str | None
+    details: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def enabled(self) -> bool:
+        return self.status == "enabled"
+
+    def detail(self, key: str) -> str:
+        return dict(self.details).get(key, "")
+
+
+def check_name(kind: str, name: str) -> str:
+    name = name.strip()
+    if not name:
+        raise ListError(f"a {kind} needs a name")
+    if len(name) > MAX_NAME:
+        raise ListError(f"{kind} names are at most {MAX_NAME} characters")
+    if name.lower() in RESERVED_NAMES:
+        raise ListError(f"{name!r} is reserved (Guest, Others, Service and Unknown are)")
+    return name
+
+
+def _entry(kind: str, row: Any) -> Entry:
+    details = tuple((k, getattr(row, k)) for k in USER_DETAILS) if kind == "user" else ()
+    return Entry(kind, row.queue, row.name, row.status, row.password_hash, details)
+
+
+class Lists:
+    def __init__(self, store: Store):
+        self.store = store
+
+    async def get(self, kind: Kind, queue: str, name: str) -> Entry | None:
+        model = KINDS[kind]
+
+        async def fn(session: AsyncSession) -> Entry | None:
+            row = await session.scalar(
+                select(model).where(model.queue == queue, model.name == name)
+            )
+            return _entry(kind, row) if row is not None else None
+
+        return await self.store.read(fn)
+
+    async def entries(
+        self, kind: Kind, queue: str, statuses: Iterable[str] = ("enabled", "disabled")
+    ) -> list[Entry]:
+        model = KINDS[kind]
+        wanted = list(statuses)
+
+        async def fn(session: AsyncSession) -> list[Entry]:
+            rows = await session.scalars(
+                select(model)
+                .where(model.queue == queue, model.status.in_(wanted))
+                .order_by(model.name)
+            )
+            return [_entry(kind, row) for row in rows]
+
+        return await self.store.read(fn)
+
+    async def add(
+        self,
+        kind: Kind,
+        queue: str,
+        name: str,
+        password_hash: str | None = None,
+        status: str = "enabled",
+        **details: str,
+    ) -> Entry:
+        name = check_name(kind, name)
+        if status not in STATUSES:
+            raise ListError(f"status must be one of {', '.join(STATUSES)}")
+        unknown = set(details) - set(USER_DETAILS if kind == "user" else ())
+        if unknown:
+            raise ListError(f"a {kind} has no {', '.join(sorted(unknown))}")
+        model = KINDS[kind]
+
+        def fn(session: Session) -> Entry:
+            row = model(
+                queue=queue,
+                name=name,
+                status=status,
+                password_hash=password_hash,
+                created_at=now(),
+                **details,
+            )
+            session.add(row)
+            session.flush()
+            return _entry(kind, row)
+
+        try:
+            return await self.store.write(fn)
+        except IntegrityError as exc:
+            raise ListError(f"queue {queue!r} already has a {kind} named {name!r}") from exc
+
+    async def change(self, kind: Kind, queue: str, name: str, **values: Any) -> None:
+        """Set status, password_hash or (users) details of an existing entry."""
+        if "status" in values and values["status"] not in STATUSES:
+            raise ListError(f"status must be one of {', '.join(STATUSES)}")
+        model = KINDS[kind]
+
+        def fn(session: Session) -> int:
+            result = session.execute(
+                update(model).where(model.queue == queue, model.name == name).values(**values)
+            )
+            return int(getattr(result, "rowcount", 0) or 0)
+
+        if not await self.store.write(fn):
+            raise ListError(f"queue {queue!r} has no {kind} named {name!r}")
