@@ -62,6 +62,7 @@ class Service:
     tasks: TaskKeeper = field(default_factory=TaskKeeper)
     ready: bool = False
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
+    directory: LdapDirectory | None = None
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
@@ -83,6 +84,8 @@ class Service:
                 await runner.shutdown()
                 await runner.cleanup()
             await self.tasks.cancel_all()
+            if self.directory is not None:
+                self.directory.close()
             await client.close()
             await store.close()
 
@@ -149,9 +152,10 @@ class Service:
         if not self.config.directory:
             return None
         try:
-            return LdapDirectory(DirectorySettings.from_config(self.config.directory))
+            self.directory = LdapDirectory(DirectorySettings.from_config(self.config.directory))
         except ValueError as exc:
-            raise StartupError(f"[directory] {exc}") from exc
+            raise StartupError(str(exc)) from exc
+        return self.directory
 
     async def _fetch_all(self, printers: dict[str, PrinterState]) -> None:
         async def one(printer: PrinterState) -> None:
