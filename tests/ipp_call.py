@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import http.client
 import itertools
 import urllib.parse
@@ -21,8 +22,38 @@ def ipp(
     document: bytes | None = None,
     user: str = "tester",
     timeout: float = 30.0,
+    auth: tuple[str, str] | None = None,
+    user_agent: str = "printgate-tests",
 ) -> Message:
     """Send one request to `uri` (its printer-uri is `uri` itself) and decode the answer."""
+    status, reply = ipp_http(
+        uri,
+        op,
+        *operation,
+        job=job,
+        document=document,
+        user=user,
+        timeout=timeout,
+        auth=auth,
+        user_agent=user_agent,
+    )
+    if reply is None:
+        raise AssertionError(f"POST {uri}: HTTP {status}")
+    return reply
+
+
+def ipp_http(
+    uri: str,
+    op: Op,
+    *operation: Attribute,
+    job: Sequence[Attribute] = (),
+    document: bytes | None = None,
+    user: str = "tester",
+    timeout: float = 30.0,
+    auth: tuple[str, str] | None = None,
+    user_agent: str = "printgate-tests",
+) -> tuple[int, Message | None]:
+    """The HTTP status and, when it is 200, the decoded IPP answer."""
     groups = [
         m.group(
             Tag.OPERATION,
@@ -39,18 +70,22 @@ def ipp(
         groups.append(m.group(Tag.JOB, job))
     body = encode(Message((2, 0), op, next(_ids), tuple(groups))) + (document or b"")
     parts = urllib.parse.urlsplit(uri)
+    headers = {"Content-Type": "application/ipp", "User-Agent": user_agent}
+    if auth is not None:
+        token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
+        headers["Authorization"] = f"Basic {token}"
     conn = http.client.HTTPConnection(
         parts.hostname or "127.0.0.1", parts.port or 631, timeout=timeout
     )
     try:
-        conn.request("POST", parts.path, body=body, headers={"Content-Type": "application/ipp"})
+        conn.request("POST", parts.path, body=body, headers=headers)
         reply = conn.getresponse()
         payload = reply.read()
     finally:
         conn.close()
     if reply.status != 200:
-        raise AssertionError(f"POST {uri}: HTTP {reply.status}: {payload[:200]!r}")
-    return decode(payload)[0]
+        return reply.status, None
+    return reply.status, decode(payload)[0]
 
 
 def job_value(message: Message, name: str) -> object:
