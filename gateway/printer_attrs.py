@@ -111,6 +111,8 @@ REPLACED = frozenset(
         "printer-strings-languages-supported",
         "printer-static-resource-directory-uri",
         "printer-xri-supported",
+        "auth-info-required",
+        "printer-mandatory-job-attributes",
         "queued-job-count",
         "uri-authentication-supported",
         "uri-security-supported",
@@ -325,6 +327,7 @@ class QueueView:
             m.attr("job-accounting-user-id-default", Tag.NO_VALUE, None),
             m.integer("job-password-supported", 255),
             m.keyword("job-password-encryption-supported", "none"),
+            *self._accounting_attributes(),
             m.keyword("job-creation-attributes-supported", *creation_names),
             m.keyword("printer-get-attributes-supported", "document-format"),
             m.range_(
@@ -345,6 +348,22 @@ class QueueView:
             m.keyword("printer-kind", "document"),
             m.keyword("overrides-supported", "document-numbers", "pages"),
         ]
+
+    def _accounting_attributes(self) -> list[Attribute]:
+        """What a client must send: CUPS builds its queue (and asks its user) from these."""
+        queue = self.queue
+        needs_password = queue.auth in ("password", "list-password", "directory")
+        attributes = [
+            m.keyword(
+                "auth-info-required", *(("username", "password") if needs_password else ("none",))
+            )
+        ]
+        mandatory = ["job-account-id"] if queue.require else []
+        if queue.auth in ("username", "list"):
+            mandatory.append("job-accounting-user-id")
+        if mandatory:
+            attributes.append(m.keyword("printer-mandatory-job-attributes", *mandatory))
+        return attributes
 
     # --- state ----------------------------------------------------------------------------
 

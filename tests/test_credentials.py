@@ -242,13 +242,13 @@ def test_directory_users_print_others_do_not_and_failover_prints_as_unknown(
     assert submit(uri, pdf, auth=(alice.uid, "wrong"))[0] == 401
     dave = USERS["dave"]  # the right password, but outside the filter
     assert submit(uri, pdf, auth=(dave.uid, dave.password))[0] == 401
-    status, reply = submit(uri, pdf, auth=(alice.uid, alice.password))
+    _, reply = submit(uri, pdf, auth=(alice.uid, alice.password))
     assert reply is not None
     first = job_value(reply, "job-id")
     assert ended(uri, first) == JobState.COMPLETED  # type: ignore[arg-type]
     assert recorded(directory_gateway, first)["user"] == "alice"  # type: ignore[arg-type]
     directory.stop()
-    status, reply = submit(uri, pdf, auth=(alice.uid, alice.password))
+    _, reply = submit(uri, pdf, auth=(alice.uid, alice.password))
     assert reply is not None
     second = job_value(reply, "job-id")
     assert ended(uri, second) == JobState.COMPLETED  # type: ignore[arg-type]
