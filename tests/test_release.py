@@ -1,0 +1,194 @@
+"""The held-job desk the web release page uses: list held jobs, claim one with credentials,
+project, department, billable and comment, cancel, and expiry. In process, on a real store and
+the built-in virtual printer."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from gateway.accounting.lists import Lists
+from gateway.accounting.store import Store
+from gateway.config import PrinterConfig, QueueConfig, embedded_default
+from gateway.dispatcher import Dispatcher
+from gateway.gate import AUTH_FAILED, INFO_NEEDED, Gate
+from gateway.identity.sql import SqlIdentity
+from gateway.ipp import JobState
+from gateway.jobs import Job, JobManager
+from gateway.passwords import hash_password
+from gateway.printers import PrinterState, refresh
+from gateway.release import Claim, ReleaseDesk, ReleaseError
+from gateway.spool import Spool
+from gateway.tasks import TaskKeeper
+from gateway.virtual_printer import FilePrinter
+
+QUEUE = QueueConfig(
+    name="plotters",
+    printers=("virtual",),
+    auth="list-password",
+    require=("project", "department"),
+    allow_billable=True,
+    allow_comment=True,
+)
+
+
+@dataclass
+class Desk:
+    desk: ReleaseDesk
+    jobs: JobManager
+    lists: Lists
+    spool: Spool
+    output: Path
+
+    async def held_job(self, user: str = "android-phone", reason: str = INFO_NEEDED) -> Job:
+        async def data() -> AsyncIterator[bytes]:
+            yield b"%PDF-1.4 held document"
+
+        document = await self.spool.receive(data())
+        job = await self.jobs.create(
+            uuid=f"urn:uuid:{uuid.uuid4()}",
+            queue=QUEUE.name,
+            state=JobState.PENDING_HELD,
+            reasons=(reason,),
+            user=user,
+            document_path=document.path.name,
+            document_bytes=document.size,
+            document_format="application/pdf",
+        )
+        return job
+
+
+@pytest.fixture
+async def desk(tmp_path: Path) -> AsyncIterator[Desk]:
+    tasks = TaskKeeper()
+    store = await Store.open(f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}", tasks)
+    output = tmp_path / "output"
+    base = embedded_default(tmp_path)
+    config = type(base)(
+        server=base.server,
+        printers=(PrinterConfig(name="virtual", uri=output.as_uri()),),
+        queues=(QUEUE,),
+    )
+    jobs = JobManager(store)
+    spool = Spool(tmp_path / "spool", 1 << 20)
+    printer = PrinterState(config.printers[0], FilePrinter(output.as_uri()))
+    await refresh(printer, 1.0)
+    dispatcher = Dispatcher(config, jobs, {"virtual": printer}, spool, tasks)
+    dispatcher.start()
+    lists = Lists(store)
+    await lists.add("user", QUEUE.name, "alice", hash_password("wonder"))
+    await lists.add("project", QUEUE.name, "Project146")
+    await lists.add("project", QUEUE.name, "Secret", hash_password("pin"))
+    await lists.add("department", QUEUE.name, "Engineering")
+    gate = Gate(SqlIdentity(lists))
+    yield Desk(
+        ReleaseDesk(jobs, dispatcher, gate, {QUEUE.name: QUEUE}, {QUEUE.name: True}),
+        jobs,
+        lists,
+        spool,
+        output,
+    )
+    await tasks.cancel_all()
+    await store.close()
+
+
+async def _printed(job: Job) -> None:
+    for _ in range(200):
+        if job.state == JobState.COMPLETED:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"job {job.id} is {job.state.name}: {job.message}")
+
+
+async def test_claim_releases_the_job_charged_to_the_claimant(desk: Desk) -> None:
+    job = await desk.held_job()
+    assert [j.id for j in await desk.desk.held(QUEUE.name)] == [job.id]
+    await desk.desk.claim(
+        job.id,
+        Claim(
+            user="alice",
+            password="wonder",
+            project="Project146",
+            department="Engineering",
+            billable=False,
+            comment="client review",
+        ),
+    )
+    await _printed(job)
+    assert (job.user, job.project, job.department) == ("alice", "Project146", "Engineering")
+    assert (job.billable, job.comment) == (False, "client review")
+    assert job.released_at is not None
+    assert len(list(desk.output.iterdir())) == 1
+    assert await desk.desk.held(QUEUE.name) == []
+
+
+async def test_bad_claims_are_refused_and_the_job_stays_held(desk: Desk) -> None:
+    job = await desk.held_job(reason=AUTH_FAILED)
+    attempts = [
+        (
+            Claim(user="alice", password="nope", project="Project146", department="Engineering"),
+            "wrong password",
+        ),
+        (Claim(user="alice", password="wonder", project="Project146"), "needs a department"),
+        (
+            Claim(user="alice", password="wonder", project="Secret", department="Engineering"),
+            "needs its password",
+        ),
+        (
+            Claim(
+                user="alice",
+                password="wonder",
+                project="Secret",
+                department="Engineering",
+                project_password="bad",
+            ),
+            "wrong password",
+        ),
+        (
+            Claim(user="mallory", password="x", project="Project146", department="Engineering"),
+            "not a user",
+        ),
+    ]
+    for claim, message in attempts:
+        with pytest.raises(ReleaseError, match=message):
+            await desk.desk.claim(job.id, claim)
+    assert job.state == JobState.PENDING_HELD
+    await desk.lists.change("user", QUEUE.name, "alice", status="disabled")
+    with pytest.raises(ReleaseError, match="disabled"):
+        await desk.desk.claim(
+            job.id,
+            Claim(user="alice", password="wonder", project="Project146", department="Engineering"),
+        )
+    await desk.lists.change("user", QUEUE.name, "alice", status="enabled")
+    await desk.desk.claim(
+        job.id,
+        Claim(
+            user="alice",
+            password="wonder",
+            project="Secret",
+            department="Engineering",
+            project_password="pin",
+        ),
+    )
+    await _printed(job)
+    with pytest.raises(ReleaseError, match="not waiting"):
+        await desk.desk.claim(job.id, Claim(user="alice", password="wonder"))
+
+
+async def test_cancel_and_expiry_keep_the_record(desk: Desk) -> None:
+    canceled = await desk.held_job()
+    await desk.desk.cancel(canceled.id, by="alice")
+    assert canceled.state == JobState.CANCELED and "alice" in canceled.message
+    old = await desk.held_job()
+    assert await desk.desk.expire(hold_expiry=3600) == 0
+    await asyncio.sleep(0.05)
+    assert await desk.desk.expire(hold_expiry=0.01) == 1
+    assert old.state == JobState.CANCELED and "Expired" in old.message
+    stored = await desk.jobs.get(old.id)
+    assert stored is not None and stored.state == JobState.CANCELED
+    assert list(desk.spool.root.iterdir()) == []
