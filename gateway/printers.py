@@ -76,6 +76,10 @@ class PrinterBackend(Protocol):
 
     async def cancel(self, upstream_id: int) -> None: ...
 
+    async def identify(self, actions: Sequence[str]) -> None:
+        """Make the device show itself (flash, sound...), where it can."""
+        ...
+
 
 def _check(response: Message, what: str) -> Message:
     if response.code >= 0x0400:
@@ -211,6 +215,15 @@ class IppPrinter:
     async def cancel(self, upstream_id: int) -> None:
         await self.client.send(
             self.uri, request(Op.CANCEL_JOB, self.uri, m.integer("job-id", upstream_id))
+        )
+
+    async def identify(self, actions: Sequence[str]) -> None:
+        if Op.IDENTIFY_PRINTER not in self.operations:
+            return
+        extra = [m.keyword("identify-actions", *actions)] if actions else []
+        _check(
+            await self.client.send(self.uri, request(Op.IDENTIFY_PRINTER, self.uri, *extra)),
+            "Identify-Printer",
         )
 
 

@@ -183,6 +183,9 @@ class FilePrinter:
     async def cancel(self, upstream_id: int) -> None:
         return None
 
+    async def identify(self, actions: Sequence[str]) -> None:
+        return None  # a directory has no lights to flash
+
 
 def _deliver(document: Path, target: Path) -> None:
     """Copy then rename, so the output directory never shows a half-written document, and a

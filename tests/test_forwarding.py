@@ -204,3 +204,13 @@ def test_cancel_while_held_and_hold_release(
     again = ipp(uri, Op.CANCEL_JOB, m.integer("job-id", second))
     assert again.code == Status.NOT_POSSIBLE
     assert len(ippeveprinter.documents()) == 1
+
+
+def test_identify_printer_reaches_the_printer(
+    printgate: Printgate, ippeveprinter: IppEvePrinter
+) -> None:
+    reply = ipp(
+        printgate.queue_uri("office"), Op.IDENTIFY_PRINTER, m.keyword("identify-actions", "display")
+    )
+    assert reply.code == Status.OK
+    wait_for(lambda: "Identify-Printer" in ippeveprinter.log(), 5, what="identify at the printer")

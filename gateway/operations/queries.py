@@ -8,9 +8,11 @@ import time
 from ..ipp import JobState, Op, Status, Tag
 from ..ipp import model as m
 from ..ipp.codec import encode_group, encode_header
+from ..ipp_client import PrinterUnreachable
 from ..job_attrs import GET_JOBS_DEFAULT, job_attributes
 from ..jobs import ACTIVE_STATES, TERMINAL_STATES
 from ..printer_attrs import WHICH_JOBS, Origin, QueueView
+from ..printers import PrinterRefused
 from .core import (
     SUPPORTED_VERSIONS,
     Core,
@@ -141,4 +143,12 @@ class Queries(Core):
         return URI_AUTHENTICATION[queue.queue.auth]
 
     async def identify_printer(self, request: IppRequest, queue: QueueView) -> Reply:
+        """Passed on to the printer jobs go to now: that is the one the user must find."""
+        actions = _op_attr(request, "identify-actions")
+        wanted = actions.strings() if actions else []
+        printer = next((p for p in queue.printers if p.up), queue.primary)
+        try:
+            await printer.backend.identify(wanted)
+        except (PrinterUnreachable, PrinterRefused) as exc:
+            raise IppError(Status.SERVICE_UNAVAILABLE, f"{printer.name}: {exc}") from exc
         return self.response(request, Status.OK)
