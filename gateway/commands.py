@@ -205,6 +205,8 @@ def _job(row: Any) -> Any:
 
 def register(commands: Any, common: argparse.ArgumentParser) -> None:
     """Add the store subcommands to the `printgate` parser."""
+    from .lists_csv_cli import register_csv  # here: that module imports this one
+
     admin = commands.add_parser("admin", parents=[common], help="application users")
     admin_commands = admin.add_subparsers(dest="admin_command", required=True)
     add = admin_commands.add_parser(
@@ -237,6 +239,7 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
             changer.add_argument("queue")
             changer.add_argument("name")
             changer.set_defaults(func=list_status(kind, status))
+        register_csv(sub, common, kind)
 
     listing = commands.add_parser("jobs", parents=[common], help="list recorded jobs")
     listing.add_argument("--queue")

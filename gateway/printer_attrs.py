@@ -351,18 +351,15 @@ class QueueView:
 
     def _accounting_attributes(self) -> list[Attribute]:
         """What a client must send: CUPS builds its queue (and asks its user) from these."""
-        queue = self.queue
-        needs_password = queue.auth in ("password", "list-password", "directory")
+        needs_password = self.queue.auth in ("password", "list-password", "directory")
         attributes = [
             m.keyword(
                 "auth-info-required", *(("username", "password") if needs_password else ("none",))
             )
         ]
-        mandatory = ["job-account-id"] if queue.require else []
-        if queue.auth in ("username", "list"):
-            mandatory.append("job-accounting-user-id")
-        if mandatory:
-            attributes.append(m.keyword("printer-mandatory-job-attributes", *mandatory))
+        # printer-mandatory-job-attributes would say which accounting attributes are required,
+        # but CUPS 2.4 writes it into the queue's PPD with unbalanced quotes and the queue then
+        # loses its job-account-id option altogether (fixed only in CUPS 2.5): not advertised.
         return attributes
 
     # --- state ----------------------------------------------------------------------------

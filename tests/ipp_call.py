@@ -7,6 +7,7 @@ import http.client
 import itertools
 import urllib.parse
 from collections.abc import Sequence
+from typing import Any
 
 from gateway.ipp import Attribute, Message, Op, Tag, decode, encode
 from gateway.ipp import model as m
@@ -14,29 +15,10 @@ from gateway.ipp import model as m
 _ids = itertools.count(1)
 
 
-def ipp(
-    uri: str,
-    op: Op,
-    *operation: Attribute,
-    job: Sequence[Attribute] = (),
-    document: bytes | None = None,
-    user: str = "tester",
-    timeout: float = 30.0,
-    auth: tuple[str, str] | None = None,
-    user_agent: str = "printgate-tests",
-) -> Message:
-    """Send one request to `uri` (its printer-uri is `uri` itself) and decode the answer."""
-    status, reply = ipp_http(
-        uri,
-        op,
-        *operation,
-        job=job,
-        document=document,
-        user=user,
-        timeout=timeout,
-        auth=auth,
-        user_agent=user_agent,
-    )
+def ipp(uri: str, op: Op, *operation: Attribute, **options: Any) -> Message:
+    """Send one request to `uri` (its printer-uri is `uri` itself) and decode the answer;
+    options as for ipp_http. Anything but HTTP 200 fails the test."""
+    status, reply = ipp_http(uri, op, *operation, **options)
     if reply is None:
         raise AssertionError(f"POST {uri}: HTTP {status}")
     return reply

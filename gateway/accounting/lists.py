@@ -3,8 +3,9 @@ disabled or removed entries, each with an optional password."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from sqlalchemy import select, update
@@ -48,12 +49,34 @@ class Entry:
         return dict(self.details).get(key, "")
 
 
+@dataclass(frozen=True)
+class Put:
+    """One entry for `Lists.put_many`. What is None or absent keeps the stored value; a new entry
+    gets the default (enabled, no password, empty details)."""
+
+    name: str
+    status: str | None = None
+    password_hash: str | None = None  # None: keep the stored password (a new entry gets none)
+    keep_password: bool = False  # the entry must exist and have a password already
+    details: tuple[tuple[str, str], ...] = ()  # only the details to set
+
+
+@dataclass(frozen=True)
+class PutResult:
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+
 def check_name(kind: str, name: str) -> str:
     name = name.strip()
     if not name:
         raise ListError(f"a {kind} needs a name")
     if len(name) > MAX_NAME:
         raise ListError(f"{kind} names are at most {MAX_NAME} characters")
+    if kind in ("project", "department") and "/" in name:
+        # job-account-id is "project/department": a slash would make the name unreachable
+        raise ListError(f"{kind} names cannot contain '/'")
     if name.lower() in RESERVED_NAMES:
         raise ListError(f"{name!r} is reserved (Guest, Others, Service and Unknown are)")
     return name
@@ -144,3 +167,72 @@ class Lists:
 
         if not await self.store.write(fn):
             raise ListError(f"queue {queue!r} has no {kind} named {name!r}")
+
+    async def put_many(self, kind: Kind, queue: str, puts: Sequence[Put]) -> PutResult:
+        """Add or update many entries in one transaction: all of them, or (ListError) none."""
+        checked = [_checked_put(kind, put) for put in puts]
+        twice = sorted(n for n, c in Counter(put.name for put in checked).items() if c > 1)
+        if twice:
+            raise ListError(f"{', '.join(map(repr, twice))} given more than once")
+        model = KINDS[kind]
+
+        def fn(session: Session) -> PutResult:
+            found: Iterable[Any] = session.scalars(select(model).where(model.queue == queue))
+            rows = {row.name: row for row in found}
+            added = updated = 0
+            for put in checked:
+                row = rows.get(put.name)
+                if row is None:
+                    session.add(_new_row(kind, model, queue, put))
+                    added += 1
+                elif _apply_put(kind, row, put):
+                    updated += 1
+            session.flush()
+            return PutResult(added, updated, len(checked) - added - updated)
+
+        try:
+            return await self.store.write(fn)
+        except IntegrityError as exc:  # a concurrent add of one of the new names
+            raise ListError(f"queue {queue!r} changed during the import: {exc.orig}") from exc
+
+
+def _checked_put(kind: str, put: Put) -> Put:
+    name = check_name(kind, put.name)
+    if put.status is not None and put.status not in STATUSES:
+        raise ListError(f"{name!r}: status must be one of {', '.join(STATUSES)}")
+    unknown = {key for key, _ in put.details} - set(USER_DETAILS if kind == "user" else ())
+    if unknown:
+        raise ListError(f"a {kind} has no {', '.join(sorted(unknown))}")
+    if put.keep_password and put.password_hash is not None:
+        raise ListError(f"{name!r}: keep the password or give a new one, not both")
+    return replace(put, name=name)
+
+
+def _new_row(kind: str, model: Any, queue: str, put: Put) -> Any:
+    if put.keep_password:
+        raise ListError(f"queue {queue!r} has no {kind} {put.name!r} whose password to keep")
+    return model(
+        queue=queue,
+        name=put.name,
+        status=put.status or "enabled",
+        password_hash=put.password_hash,
+        created_at=now(),
+        **dict(put.details),
+    )
+
+
+def _apply_put(kind: str, row: Any, put: Put) -> bool:
+    """Whether the row changed."""
+    if put.keep_password and row.password_hash is None:
+        raise ListError(f"the {kind} {put.name!r} has no stored password to keep")
+    values: dict[str, Any] = dict(put.details)
+    if put.status is not None:
+        values["status"] = put.status
+    if put.password_hash is not None:
+        values["password_hash"] = put.password_hash
+    changed = False
+    for key, value in values.items():
+        if getattr(row, key) != value:
+            setattr(row, key, value)
+            changed = True
+    return changed

@@ -15,6 +15,7 @@ class Verdict(enum.Enum):
     BAD_PASSWORD = "bad-password"
     PASSWORD_NEEDED = "password-needed"  # the entry has a password and none was given
     UNAVAILABLE = "unavailable"  # the store or the directory cannot be reached
+    UNCHECKED = "unchecked"  # all but the password hash checked (internal to identity sources)
 
 
 @dataclass(frozen=True)
