@@ -188,10 +188,11 @@ class Service:
         if await store.count_app_users():
             return
         password = secrets.token_urlsafe(12)
-        await store.add_app_user(
+        # Gateways starting together on one database: exactly one of them creates it.
+        if await store.add_first_app_user(
             "admin", hash_password(password), "admin", "admin@localhost", "Administrator"
-        )
-        print(f"First administrator: admin / {password}  (shown once; change it)", flush=True)
+        ):
+            print(f"First administrator: admin / {password}  (shown once; change it)", flush=True)
 
     def _banner(self) -> None:
         for address in self.config.server.listen:

@@ -4,16 +4,25 @@ Each fixture starts its program on a free port in a directory of its own and sto
 at teardown, so tests run side by side under pytest-xdist. A missing program is an error
 naming its Debian package, never a skip. When a test fails, the peers' logs are printed in
 its teardown section.
+
+The database: PRINTGATE_TEST_DB=sqlite (the default) or postgresql. With postgresql every
+printgate the factory starts, and every in-process store opened on `database_url`, gets a
+fresh database of its own on the machine's PostgreSQL (tests/pg.py), dropped at teardown; a
+server that does not answer stops the run at once with a message, never a skip. Tests marked
+`postgresql` are about PostgreSQL alone (several gateways on one database): they run in the
+PostgreSQL pass and are deselected, and counted as such, in the SQLite pass.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests import pg
 from tests.peers import (
     Cupsd,
     IppEvePrinter,
@@ -24,6 +33,71 @@ from tests.peers import (
 )
 
 LOG_TAIL = 80
+DATABASES = ("sqlite", "postgresql")
+TEST_DB = os.environ.get("PRINTGATE_TEST_DB", "").strip().lower() or "sqlite"
+ON_POSTGRESQL = TEST_DB == "postgresql"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "postgresql: needs PostgreSQL; runs only with PRINTGATE_TEST_DB=postgresql, deselected"
+        " otherwise",
+    )
+    if TEST_DB not in DATABASES:
+        raise pytest.UsageError(
+            f"PRINTGATE_TEST_DB={TEST_DB!r}: expected one of {', '.join(DATABASES)}"
+        )
+    if ON_POSTGRESQL and not hasattr(config, "workerinput"):  # once, in the controller
+        try:
+            pg.check_server()
+        except PeerError as exc:
+            raise pytest.UsageError(str(exc)) from None
+        pg.drop_leftovers()
+
+
+# PostgreSQL-only tests left out of this (SQLite) run; under xdist the workers deselect, and
+# send their lists to the controller, which says so in its summary (xdist does not).
+_postgresql_only: set[str] = set()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if ON_POSTGRESQL:
+        return
+    deselected = [item for item in items if item.get_closest_marker("postgresql")]
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = [item for item in items if not item.get_closest_marker("postgresql")]
+        _postgresql_only.update(item.nodeid for item in deselected)
+    if hasattr(config, "workeroutput"):
+        config.workeroutput["postgresql_only"] = sorted(_postgresql_only)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    _postgresql_only.update(getattr(node, "workeroutput", {}).get("postgresql_only", ()))
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return _database_line()
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    if not hasattr(config, "workerinput"):
+        terminalreporter.write_line(_database_line())
+
+
+def _database_line() -> str:
+    if ON_POSTGRESQL:
+        return f"printgate test database: postgresql ({pg.ADMIN_DSN}, a fresh database per store)"
+    count = len(_postgresql_only)
+    left_out = (
+        f"; {count} PostgreSQL-only test{'s' * (count != 1)} deselected (marker postgresql;"
+        " run with PRINTGATE_TEST_DB=postgresql)"
+        if count
+        else ""
+    )
+    return f"printgate test database: sqlite{left_out}"
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
@@ -99,11 +173,37 @@ def tmp_pdf(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
+def database_factory(tmp_path: Path) -> Iterator[Callable[[], str]]:
+    """`make()` -> the URL of a new, empty database of the selected kind (PRINTGATE_TEST_DB);
+    PostgreSQL ones are dropped at teardown, after everything that used them has stopped."""
+    databases: list[pg.PostgresDatabase] = []
+    sqlite_files: list[Path] = []
+
+    def make() -> str:
+        if not ON_POSTGRESQL:
+            sqlite_files.append(tmp_path / f"db-{len(sqlite_files)}.sqlite")
+            return f"sqlite+aiosqlite:///{sqlite_files[-1]}"
+        databases.append(pg.PostgresDatabase().create())
+        return databases[-1].url
+
+    yield make
+    for database in databases:
+        database.drop()
+
+
+@pytest.fixture
+def database_url(database_factory: Callable[[], str]) -> str:
+    """A new, empty database for an in-process Store: SQLite file or PostgreSQL database."""
+    return database_factory()
+
+
+@pytest.fixture
 def printgate_factory(
-    tmp_path: Path, request: pytest.FixtureRequest
+    tmp_path: Path, request: pytest.FixtureRequest, database_factory: Callable[[], str]
 ) -> Iterator[Callable[..., Printgate]]:
     """`make(config, data_dir=None, start=True, **Printgate kwargs)` -> printgate serving the
-    config dict (server.listen and server.data_dir are filled in when absent); every instance
+    config dict (server.listen and server.data_dir are filled in when absent; with
+    PRINTGATE_TEST_DB=postgresql so is database.url, a database of its own); every instance
     is stopped at teardown, and one that ignores SIGTERM fails the test."""
     gateways: list[Printgate] = []
 
@@ -111,6 +211,9 @@ def printgate_factory(
         config: dict[str, Any], data_dir: Path | None = None, start: bool = True, **kwargs: Any
     ) -> Printgate:
         data_dir = data_dir or tmp_path / f"printgate-{len(gateways)}"
+        if ON_POSTGRESQL and "url" not in config.get("database", {}):
+            config = {**config, "database": {**config.get("database", {})}}
+            config["database"]["url"] = database_factory()
         gateway = Printgate(config, data_dir, **kwargs)
         gateways.append(gateway)
         return gateway.start() if start else gateway

@@ -85,6 +85,13 @@ def test_unsupported_template_values_are_ignored_or_refused_by_fidelity(
     assert bad_format.code == Status.DOCUMENT_FORMAT_NOT_SUPPORTED
     bad_compression = ipp(uri, Op.PRINT_JOB, m.keyword("compression", "lzw"), document=b"x")
     assert bad_compression.code == Status.COMPRESSION_NOT_SUPPORTED
+    for bad_name, status in (
+        ("nul\x00name", Status.BAD_REQUEST),
+        ("x" * 256, Status.REQUEST_VALUE_TOO_LONG),
+        ("\udcff-not-utf-8", Status.BAD_REQUEST),
+    ):
+        refused = ipp(uri, Op.PRINT_JOB, m.name_("job-name", bad_name), document=b"%PDF-1.4")
+        assert refused.code == status, bad_name
     assert ipp(uri, Op.GET_JOBS, m.keyword("which-jobs", "all")).groups_of(Tag.JOB) == []
 
 

@@ -4,7 +4,6 @@ in the store before it is in memory, and a reopened store gives back the active 
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 
 import pytest
 
@@ -14,13 +13,13 @@ from gateway.jobs import IllegalTransition, JobManager
 from gateway.tasks import TaskKeeper
 
 
-async def _open(tmp_path: Path) -> tuple[Store, TaskKeeper]:
+async def _open(url: str) -> tuple[Store, TaskKeeper]:
     tasks = TaskKeeper()
-    return await Store.open(f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}", tasks), tasks
+    return await Store.open(url, tasks), tasks
 
 
-async def test_transitions_follow_the_table(tmp_path: Path) -> None:
-    store, tasks = await _open(tmp_path)
+async def test_transitions_follow_the_table(database_url: str) -> None:
+    store, tasks = await _open(database_url)
     jobs = JobManager(store)
     job = await jobs.create(uuid="urn:uuid:1", queue="q", state=JobState.PENDING)
     await jobs.transition(job, JobState.PROCESSING, ("job-printing",), "printing")
@@ -35,8 +34,8 @@ async def test_transitions_follow_the_table(tmp_path: Path) -> None:
     await tasks.cancel_all()
 
 
-async def test_active_jobs_survive_a_reopen(tmp_path: Path) -> None:
-    store, tasks = await _open(tmp_path)
+async def test_active_jobs_survive_a_reopen(database_url: str) -> None:
+    store, tasks = await _open(database_url)
     jobs = JobManager(store)
     held = await jobs.create(
         uuid="urn:uuid:a", queue="q", state=JobState.PENDING_HELD, reasons=("job-incoming",)
@@ -47,7 +46,7 @@ async def test_active_jobs_survive_a_reopen(tmp_path: Path) -> None:
     await jobs.transition(mid, JobState.PROCESSING, forward_phase="sending", upstream_job_id=42)
     await store.close()
 
-    store2 = await Store.open(f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}", tasks)
+    store2 = await Store.open(database_url, tasks)
     reloaded = {j.id: j for j in await JobManager(store2).load_active()}
     assert set(reloaded) == {held.id, mid.id}
     assert reloaded[held.id].reasons == ("job-incoming",)
@@ -60,8 +59,8 @@ async def test_active_jobs_survive_a_reopen(tmp_path: Path) -> None:
     await tasks.cancel_all()
 
 
-async def test_concurrent_creates_are_group_committed_with_unique_ids(tmp_path: Path) -> None:
-    store, tasks = await _open(tmp_path)
+async def test_concurrent_creates_are_group_committed_with_unique_ids(database_url: str) -> None:
+    store, tasks = await _open(database_url)
     jobs = JobManager(store)
     created = await asyncio.gather(
         *(jobs.create(uuid=f"urn:uuid:{i}", queue="q", state=JobState.PENDING) for i in range(200))
@@ -72,8 +71,8 @@ async def test_concurrent_creates_are_group_committed_with_unique_ids(tmp_path: 
     await tasks.cancel_all()
 
 
-async def test_one_failing_write_does_not_sink_its_batch(tmp_path: Path) -> None:
-    store, tasks = await _open(tmp_path)
+async def test_one_failing_write_does_not_sink_its_batch(database_url: str) -> None:
+    store, tasks = await _open(database_url)
     jobs = JobManager(store)
     results = await asyncio.gather(
         jobs.create(uuid="urn:uuid:same", queue="q", state=JobState.PENDING),

@@ -64,9 +64,9 @@ class Desk:
 
 
 @pytest.fixture
-async def desk(tmp_path: Path) -> AsyncIterator[Desk]:
+async def desk(tmp_path: Path, database_url: str) -> AsyncIterator[Desk]:
     tasks = TaskKeeper()
-    store = await Store.open(f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}", tasks)
+    store = await Store.open(database_url, tasks)
     output = tmp_path / "output"
     base = embedded_default(tmp_path)
     config = type(base)(

@@ -31,8 +31,9 @@ def setup(app: web.Application, gateway: Gateway, config: Config) -> None:
 
 
 def _render(name: str, **context: Any) -> web.Response:
-    return web.Response(text=TEMPLATES.get_template(name).render(**context),
-                        content_type="text/html")
+    return web.Response(
+        text=TEMPLATES.get_template(name).render(**context), content_type="text/html"
+    )
 
 
 def _origin(request: web.Request) -> Origin:
@@ -64,8 +65,9 @@ async def queue_page(request: web.Request) -> web.Response:
     view = gateway.queues.get(request.match_info["name"])
     if view is None:
         raise web.HTTPNotFound(text="no such queue")
-    jobs = await gateway.jobs.list(view.name, ACTIVE_STATES + TERMINAL_STATES,
-                                   limit=RECENT_JOBS, newest_first=True)
+    jobs = await gateway.jobs.list(
+        view.name, ACTIVE_STATES + TERMINAL_STATES, limit=RECENT_JOBS, newest_first=True
+    )
     origin = _origin(request)
     return _render(
         "queue.html",

@@ -8,11 +8,13 @@ from typing import Any
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import create_engine as create_sync_engine
-from sqlalchemy import event, pool
+from sqlalchemy import event, func, pool, select
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+# pg_advisory_xact_lock key serialising migrations of one PostgreSQL database ("prgt").
+MIGRATION_LOCK = 0x70726774
 
 
 def create_engine(url: str) -> AsyncEngine:
@@ -65,6 +67,11 @@ def _upgrade(connection: Connection) -> None:
 
 
 async def migrate(engine: AsyncEngine) -> None:
-    """Bring an empty or older database to the current schema."""
+    """Bring an empty or older database to the current schema. On PostgreSQL, gateways sharing
+    the database take turns: each waits for the lock, then finds the schema as the one before
+    it left it, instead of all finding it empty and all but one failing."""
     async with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # Released by the commit, so the next one's upgrade sees this one's schema.
+            await connection.execute(select(func.pg_advisory_xact_lock(MIGRATION_LOCK)))
         await connection.run_sync(_upgrade)

@@ -30,6 +30,10 @@ from .models import AppUserRow, JobRow, PrinterRow, QueueMemberRow, QueueRow
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 WriteFn = Callable[[Session], Any]
+# pg_advisory_xact_lock keys of the read-then-write steps of start-up that gateways sharing one
+# PostgreSQL database take in turns (db.MIGRATION_LOCK is the first such step).
+PROVISION_LOCK = 0x70726775
+FIRST_ADMIN_LOCK = 0x70726776
 
 
 class StoreUnavailable(RuntimeError):
@@ -137,6 +141,7 @@ class Store:
         each queue's printer-uuid is created once and kept across restarts."""
 
         def fn(session: Session) -> dict[str, str]:
+            _take_turns(session, PROVISION_LOCK)
             for printer in config.printers:
                 session.merge(
                     PrinterRow(
@@ -179,18 +184,25 @@ class Store:
         self, username: str, password_hash: str, role: str, email: str, full_name: str = ""
     ) -> None:
         def fn(session: Session) -> None:
-            session.add(
-                AppUserRow(
-                    username=username,
-                    password_hash=password_hash,
-                    role=role,
-                    email=email,
-                    full_name=full_name,
-                    created_at=now(),
-                )
-            )
+            session.add(_app_user(username, password_hash, role, email, full_name))
 
         await self.write(fn)
+
+    async def add_first_app_user(
+        self, username: str, password_hash: str, role: str, email: str, full_name: str = ""
+    ) -> bool:
+        """Add this user only when there is no application user at all (the first
+        administrator, at start-up); whether it was added. Gateways starting together on one
+        PostgreSQL database take turns, so exactly one of them adds it."""
+
+        def fn(session: Session) -> bool:
+            _take_turns(session, FIRST_ADMIN_LOCK)
+            if session.scalar(select(func.count()).select_from(AppUserRow)):
+                return False
+            session.add(_app_user(username, password_hash, role, email, full_name))
+            return True
+
+        return await self.write(fn)
 
     # --- jobs ---------------------------------------------------------------------------------
 
@@ -234,6 +246,14 @@ class Store:
         return await self.read(fn)
 
 
+def _take_turns(session: Session, key: int) -> None:
+    """On PostgreSQL, wait until no other gateway is in the step `key` names; the lock is held
+    to the end of the transaction, so the next one in reads what this one wrote. A SQLite
+    database belongs to one gateway: nothing to wait for."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.pg_advisory_xact_lock(key)))
+
+
 def _apply(session: Session, batch: list[_Write]) -> list[Any]:
     rows = [w.job_row for w in batch if w.job_row is not None]
     new_ids = iter(_insert_jobs(session, rows) if rows else ())
@@ -250,6 +270,19 @@ def _insert_jobs(session: Session, rows: list[dict[str, Any]]) -> list[int]:
 
 
 JOBS_TABLE = cast(Table, JobRow.__table__)  # Core insert: the ORM's bulk path costs more
+
+
+def _app_user(
+    username: str, password_hash: str, role: str, email: str, full_name: str
+) -> AppUserRow:
+    return AppUserRow(
+        username=username,
+        password_hash=password_hash,
+        role=role,
+        email=email,
+        full_name=full_name,
+        created_at=now(),
+    )
 
 
 def _resolve(write: _Write, result: Any) -> None:

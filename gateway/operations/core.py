@@ -96,6 +96,39 @@ def _requested(request: IppRequest) -> list[str] | None:
     return attribute.strings()
 
 
+# RFC 8011 5.1.2-5.1.3: names are at most 255 octets, text 1023; both are UTF-8 without the
+# control characters (text may hold CR, LF and TAB). What breaks these rules would otherwise
+# reach the store (PostgreSQL refuses NUL and over-long values) and job records.
+STRING_LIMITS = {Tag.NAME: 255, Tag.TEXT: 1023, Tag.KEYWORD: 255}
+TEXT_CONTROLS = frozenset("\t\r\n")
+
+
+def _check_strings(attributes: tuple[Attribute, ...]) -> None:
+    for attribute in attributes:
+        for value in attribute.values:
+            limit = STRING_LIMITS.get(value.tag)  # type: ignore[call-overload]
+            if limit is None or not isinstance(value.value, str):
+                continue
+            text = value.value
+            try:
+                size = len(text.encode("utf-8"))
+            except UnicodeEncodeError:
+                raise IppError(
+                    Status.BAD_REQUEST, f"{attribute.name} is not valid UTF-8", [attribute]
+                ) from None
+            if size > limit:
+                raise IppError(
+                    Status.REQUEST_VALUE_TOO_LONG,
+                    f"{attribute.name} is longer than {limit} octets",
+                    [attribute],
+                )
+            allowed = TEXT_CONTROLS if value.tag == Tag.TEXT else frozenset()
+            if any((ord(c) < 32 or ord(c) == 127) and c not in allowed for c in text):
+                raise IppError(
+                    Status.BAD_REQUEST, f"{attribute.name} holds control characters", [attribute]
+                )
+
+
 def requesting_user(request: IppRequest) -> str:
     return request.http_user or _op_text(request, "requesting-user-name") or "anonymous"
 
@@ -157,6 +190,7 @@ class Core:
         for group in message.groups:
             if len({a.name for a in group.attributes}) != len(group.attributes):
                 raise IppError(Status.BAD_REQUEST, "an attribute appears twice in one group")
+            _check_strings(group.attributes)
         attrs = message.groups[0].attributes
         if (
             len(attrs) < 2
