@@ -34,6 +34,11 @@ class IppError(Exception):
         self.unsupported = unsupported or []
 
 
+def not_supported(status: Status, attribute: Attribute) -> IppError:
+    """The error for a value the queue does not take, with it in the unsupported group."""
+    return IppError(status, f"{attribute.name} {attribute.text()} is not supported", [attribute])
+
+
 class AuthenticationRequired(Exception):
     """The queue needs HTTP Basic credentials for this request (the server answers 401)."""
 

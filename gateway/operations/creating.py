@@ -26,6 +26,7 @@ from .core import (
     _op_attr,
     _op_bool,
     _op_text,
+    not_supported,
     presented,
     requesting_user,
 )
@@ -55,17 +56,13 @@ class Creating(Core):
         unsupported: list[Attribute] = []
         document_format = _op_text(request, "document-format") or "application/octet-stream"
         if document_format not in queue.document_formats():
-            raise IppError(
-                Status.DOCUMENT_FORMAT_NOT_SUPPORTED,
-                f"document-format {document_format} is not supported",
-                [m.mime("document-format", document_format)],
+            raise not_supported(
+                Status.DOCUMENT_FORMAT_NOT_SUPPORTED, m.mime("document-format", document_format)
             )
         compression = _op_text(request, "compression") or "none"
         if compression not in COMPRESSIONS:
-            raise IppError(
-                Status.COMPRESSION_NOT_SUPPORTED,
-                f"compression {compression} is not supported",
-                [m.keyword("compression", compression)],
+            raise not_supported(
+                Status.COMPRESSION_NOT_SUPPORTED, m.keyword("compression", compression)
             )
         job_group = request.message.group(Tag.JOB)
         template: list[Attribute] = []

@@ -24,6 +24,7 @@ from .core import (
     _op_text,
     _reply_version,
     _requested,
+    not_supported,
     requesting_user,
 )
 
@@ -90,10 +91,8 @@ class Queries(Core):
     async def get_jobs(self, request: IppRequest, queue: QueueView) -> Reply:
         which = _op_text(request, "which-jobs") or "not-completed"
         if which not in WHICH_JOBS:
-            raise IppError(
-                Status.ATTRIBUTES_OR_VALUES_NOT_SUPPORTED,
-                f"which-jobs {which}",
-                [m.keyword("which-jobs", which)],
+            raise not_supported(
+                Status.ATTRIBUTES_OR_VALUES_NOT_SUPPORTED, m.keyword("which-jobs", which)
             )
         limit_attr = _op_attr(request, "limit")
         limit = limit_attr.integer() if limit_attr else None
@@ -117,10 +116,8 @@ class Queries(Core):
         requested = _requested(request)
         document_format = _op_text(request, "document-format")
         if document_format is not None and document_format not in queue.document_formats():
-            raise IppError(
-                Status.DOCUMENT_FORMAT_NOT_SUPPORTED,
-                f"document-format {document_format} is not supported",
-                [m.mime("document-format", document_format)],
+            raise not_supported(
+                Status.DOCUMENT_FORMAT_NOT_SUPPORTED, m.mime("document-format", document_format)
             )
         encoded = queue.encoded(
             requested, document_format, request.origin, self.auth_methods(queue)
