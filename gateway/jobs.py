@@ -106,6 +106,7 @@ class Job:
     billable: bool = True
     comment: str = ""
     released_at: datetime | None = None
+    instance: str = ""
 
     @property
     def is_terminal(self) -> bool:
@@ -138,16 +139,20 @@ class JobManager:
     """Owns the in-memory active jobs and their persistence; wakes whoever waits on changes."""
 
     store: Store
+    instance: str = ""  # this printgate's id: it resumes only the jobs it took in
     active: dict[int, Job] = field(default_factory=dict)
     listeners: list[Callable[[Job], None]] = field(default_factory=list)
 
     async def load_active(self) -> list[Job]:
-        rows = await self.store.list_jobs(None, [int(s) for s in ACTIVE_STATES])
+        rows = await self.store.list_jobs(
+            None, [int(s) for s in ACTIVE_STATES], instance=self.instance
+        )
         self.active = {row.id: Job.from_row(row) for row in rows}
         return list(self.active.values())
 
     async def create(self, **values: Any) -> Job:
         values.setdefault("created_at", now())
+        values.setdefault("instance", self.instance)
         job = Job(id=0, **values)
         fields = job.row_fields()
         del fields["id"]

@@ -15,9 +15,11 @@ import secrets
 import signal
 import sys
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
+from pathlib import Path
 
 import uvloop
 from aiohttp import web
@@ -48,6 +50,17 @@ WEB_ADDONS = "printgate.web"
 
 class StartupError(RuntimeError):
     """printgate cannot start; the message is the one line the operator sees."""
+
+
+def instance_id(data_dir: Path) -> str:
+    """This printgate's lasting id, kept in its data directory."""
+    path = data_dir / "instance-id"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        value = uuid.uuid4().hex
+        path.write_text(value + "\n")
+        return value
 
 
 def backend_for(uri: str, client: IppClient) -> PrinterBackend:
@@ -94,7 +107,7 @@ class Service:
         await self._first_admin(store)
         uuids = await store.provision(config)
         spool = Spool(config.spool_dir, config.server.max_document_bytes)
-        jobs = JobManager(store)
+        jobs = JobManager(store, instance=instance_id(config.server.data_dir))
         active = await jobs.load_active()
         removed = spool.remove_orphans(j.document_path for j in active)
         log.info("%d active jobs resumed, %d orphan spool files removed", len(active), removed)

@@ -84,3 +84,19 @@ async def test_one_failing_write_does_not_sink_its_batch(database_url: str) -> N
     assert len(await jobs.list("q", [JobState.PENDING])) == 2
     await store.close()
     await tasks.cancel_all()
+
+
+async def test_each_printgate_resumes_only_the_jobs_it_took_in(database_url: str) -> None:
+    tasks = TaskKeeper()
+    store = await Store.open(database_url, tasks)
+    mine = await JobManager(store, instance="a").create(
+        uuid="urn:uuid:a1", queue="q", state=JobState.PENDING
+    )
+    theirs = await JobManager(store, instance="b").create(
+        uuid="urn:uuid:b1", queue="q", state=JobState.PENDING
+    )
+    legacy = await JobManager(store).create(uuid="urn:uuid:old", queue="q", state=JobState.PENDING)
+    resumed = {j.id for j in await JobManager(store, instance="a").load_active()}
+    assert resumed == {mine.id, legacy.id} and theirs.id not in resumed
+    await store.close()
+    await tasks.cancel_all()

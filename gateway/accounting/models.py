@@ -168,3 +168,5 @@ class JobRow(Base):
     billable: Mapped[bool] = mapped_column(Boolean, default=True)
     comment: Mapped[str] = mapped_column(Text, default="")
     released_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # The printgate that took the job in (its spool holds the document): only it resumes it.
+    instance: Mapped[str] = mapped_column(String(64), default="", index=True)

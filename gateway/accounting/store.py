@@ -230,8 +230,12 @@ class Store:
         user: str | None = None,
         limit: int | None = None,
         newest_first: bool = False,
+        instance: str | None = None,
     ) -> list[JobRow]:
+        """instance: only the jobs that printgate took in (and those from before jobs had one)."""
         query = select(JobRow).where(JobRow.state.in_(list(states)))
+        if instance is not None:
+            query = query.where(JobRow.instance.in_([instance, ""]))
         if queue is not None:
             query = query.where(JobRow.queue == queue)
         if user is not None:
