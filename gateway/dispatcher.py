@@ -113,7 +113,13 @@ class Dispatcher:
             if job is None:
                 await wake.wait()
                 continue
-            delay = await self._attempt(queue, job)
+            try:
+                delay = await self._attempt(queue, job)
+            except Exception:
+                # A failure nobody foresaw must not stop the queue: the job stays where the
+                # store says it is and is tried again.
+                log.exception("queue %s: job %d could not be dispatched", queue.name, job.id)
+                delay = self.policy.max_delay / 4
             if delay:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(wake.wait(), delay)

@@ -6,6 +6,7 @@ crash the store says exactly how far each job got.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 from collections.abc import Callable, Iterable
@@ -13,8 +14,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from .accounting.journal import Journal
 from .accounting.models import JobRow
-from .accounting.store import Store, now
+from .accounting.store import Store, StoreUnavailable, now
 from .ipp.enums import JobState
 
 log = logging.getLogger(__name__)
@@ -140,10 +142,16 @@ class JobManager:
 
     store: Store
     instance: str = ""  # this printgate's id: it resumes only the jobs it took in
+    journal: Journal | None = None  # where job writes go while the store is unreachable
     active: dict[int, Job] = field(default_factory=dict)
     listeners: list[Callable[[Job], None]] = field(default_factory=list)
 
     async def load_active(self) -> list[Job]:
+        """The unfinished jobs this printgate took in; a journal left by an outage is written
+        into the store first, so they are all there."""
+        if self.journal is not None and self.journal.entries():
+            await self.store.replay(self.journal.entries())
+            self.journal.clear()
         rows = await self.store.list_jobs(
             None, [int(s) for s in ACTIVE_STATES], instance=self.instance
         )
@@ -156,7 +164,7 @@ class JobManager:
         job = Job(id=0, **values)
         fields = job.row_fields()
         del fields["id"]
-        job.id = await self.store.insert_job(fields)
+        job.id = await self._write_new(fields)
         if not job.is_terminal:
             self.active[job.id] = job
         self._notify(job)
@@ -182,12 +190,57 @@ class JobManager:
 
     async def update(self, job: Job, **changes: Any) -> None:
         """Persist then apply field changes (the state only through transition)."""
-        await self.store.update_job(job.id, {k: _stored(k, v) for k, v in changes.items()})
+        await self._write_changes(job.id, {k: _stored(k, v) for k, v in changes.items()})
         for name, value in changes.items():
             setattr(job, name, value)
         if job.is_terminal:
             self.active.pop(job.id, None)
         self._notify(job)
+
+    # --- the store, or the journal while the store is unreachable ---------------------------
+
+    async def _write_new(self, fields: dict[str, Any]) -> int:
+        if self.journal is None or not self.journal.active:
+            try:
+                return await self.store.insert_job(fields)
+            except StoreUnavailable:
+                if self.journal is None:
+                    raise
+        async with self.journal.lock:
+            job_id = self.journal.new_id()
+            await self.journal.append("insert", job_id, {**fields, "id": job_id})
+        return job_id
+
+    async def _write_changes(self, job_id: int, fields: dict[str, Any]) -> None:
+        # Once the journal has begun, every write goes there until it is replayed, so the store
+        # receives them in the order they happened.
+        if self.journal is None or not self.journal.active:
+            try:
+                await self.store.update_job(job_id, fields)
+                return
+            except StoreUnavailable:
+                if self.journal is None:
+                    raise
+        async with self.journal.lock:
+            await self.journal.append("update", job_id, fields)
+
+    async def replay_loop(self, interval: float = 2.0) -> None:
+        """Write the journal into the store as soon as the store answers again."""
+        assert self.journal is not None
+        while True:
+            await asyncio.sleep(interval)
+            if not self.journal.active:
+                continue
+            async with self.journal.lock:
+                try:
+                    await self.store.replay(self.journal.entries())
+                except StoreUnavailable:
+                    continue
+                log.info(
+                    "accounting store is back: %d journaled writes recorded",
+                    len(self.journal.entries()),
+                )
+                self.journal.clear()
 
     async def get(self, job_id: int) -> Job | None:
         if job_id in self.active:

@@ -24,6 +24,7 @@ from pathlib import Path
 import uvloop
 from aiohttp import web
 
+from .accounting.journal import Journal
 from .accounting.lists import Lists
 from .accounting.store import Store
 from .config import Config, split_address
@@ -107,7 +108,9 @@ class Service:
         await self._first_admin(store)
         uuids = await store.provision(config)
         spool = Spool(config.spool_dir, config.server.max_document_bytes)
-        jobs = JobManager(store, instance=instance_id(config.server.data_dir))
+        instance = instance_id(config.server.data_dir)
+        journal = Journal(config.server.data_dir / "journal.jsonl", instance)
+        jobs = JobManager(store, instance=instance, journal=journal)
         active = await jobs.load_active()
         removed = spool.remove_orphans(j.document_path for j in active)
         log.info("%d active jobs resumed, %d orphan spool files removed", len(active), removed)
@@ -157,6 +160,7 @@ class Service:
         dispatcher.start()
         self.tasks.spawn(self._refresh_loop(printers), name="printer-refresh")
         self.tasks.spawn(desk.expire_loop(config.jobs.hold_expiry), name="hold-expiry")
+        self.tasks.spawn(jobs.replay_loop(), name="journal-replay")
         self.ready = True
         self._banner()
         return runner

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 
 from sqlalchemy import Table, delete, func, insert, select, update
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -92,8 +93,13 @@ class Store:
         return await write.done
 
     async def read(self, fn: Callable[[AsyncSession], Awaitable[T]]) -> T:
-        async with self._sessions() as session:
-            return await fn(session)
+        try:
+            async with self._sessions() as session:
+                return await fn(session)
+        except Exception as exc:
+            if unreachable(exc):
+                raise StoreUnavailable(f"the accounting store is unreachable: {exc}") from exc
+            raise
 
     async def _write_loop(self) -> None:
         while not (self._closed and not self._pending):
@@ -107,6 +113,11 @@ class Store:
         try:
             results = await self._run(batch)
         except Exception as exc:
+            if unreachable(exc):  # no write of the batch can succeed now
+                down = StoreUnavailable(f"the accounting store is unreachable: {exc}")
+                for write in batch:
+                    _reject(write, down)
+                return
             if len(batch) == 1:
                 _reject(batch[0], exc)
                 return
@@ -217,6 +228,24 @@ class Store:
 
         await self.write(fn)
 
+    async def replay(self, entries: list[dict[str, Any]]) -> None:
+        """Write a journal into the store in one transaction. Jobs already there (a replay
+        that committed before the journal was cleared) are not inserted again."""
+
+        def fn(session: Session) -> None:
+            new = [e["id"] for e in entries if e["op"] == "insert"]
+            present = set(session.scalars(select(JobRow.id).where(JobRow.id.in_(new))))
+            for entry in entries:
+                if entry["op"] == "insert" and entry["id"] not in present:
+                    session.execute(insert(JOBS_TABLE), [entry["fields"]])
+                elif entry["op"] == "update":
+                    session.execute(
+                        update(JobRow).where(JobRow.id == entry["id"]).values(**entry["fields"])
+                    )
+
+        if entries:
+            await self.write(fn)
+
     async def get_job(self, job_id: int) -> JobRow | None:
         async def fn(session: AsyncSession) -> JobRow | None:
             return await session.get(JobRow, job_id)
@@ -274,6 +303,32 @@ def _insert_jobs(session: Session, rows: list[dict[str, Any]]) -> list[int]:
 
 
 JOBS_TABLE = cast(Table, JobRow.__table__)  # Core insert: the ORM's bulk path costs more
+
+
+# SQLSTATE classes of a server that is away: connection exceptions (08), and the server
+# shutting down or starting up (57P01-57P03).
+UNREACHABLE_SQLSTATES = ("08", "57P")
+
+
+def unreachable(exc: BaseException) -> bool:
+    """Is this the database being away (rather than a bad write)? Looks through the chain of
+    causes, since drivers wrap the socket error or the server's SQLSTATE differently."""
+    seen: BaseException | None = exc
+    for _ in range(8):  # a wrapped error is a few levels deep at most
+        if seen is None:
+            return False
+        if isinstance(
+            seen, StoreUnavailable | OSError | TimeoutError | OperationalError | InterfaceError
+        ):
+            return True
+        if isinstance(seen, DBAPIError) and seen.connection_invalidated:
+            return True
+        state = getattr(seen, "sqlstate", None) or getattr(seen, "pgcode", None)
+        if isinstance(state, str) and state.startswith(UNREACHABLE_SQLSTATES):
+            return True
+        cause = getattr(seen, "orig", None) or seen.__cause__
+        seen = cause if isinstance(cause, BaseException) and cause is not seen else None
+    return False
 
 
 def _app_user(

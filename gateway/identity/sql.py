@@ -7,9 +7,10 @@ import hmac
 import secrets
 import time
 
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 
 from ..accounting.lists import Entry, Kind, Lists
+from ..accounting.store import StoreUnavailable
 from ..passwords import verify_password
 from . import Check, Verdict
 
@@ -32,7 +33,7 @@ class SqlIdentity:
     ) -> Check:
         try:
             entry = await self.lists.get(kind, queue, name)
-        except (OperationalError, SQLAlchemyError, OSError) as exc:
+        except (StoreUnavailable, SQLAlchemyError, OSError) as exc:
             return Check(Verdict.UNAVAILABLE, name, f"the accounting store is unreachable: {exc}")
         check = _judge(kind, name, entry, password, name_only)
         if check.verdict is not Verdict.UNCHECKED:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+from ..accounting.store import StoreUnavailable
 from ..ipp import Op, Status
 from ..printer_attrs import Origin, QueueView
 from .control import Control
@@ -35,6 +36,8 @@ class Operations(Creating, Control, Queries):
             return await handler(self, request, queue)
         except IppError as exc:
             return self.response(request, exc.status, message=str(exc), unsupported=exc.unsupported)
+        except StoreUnavailable as exc:  # only what needs the store's history: say so, retry
+            return self.response(request, Status.SERVICE_UNAVAILABLE, message=str(exc))
 
 
 HANDLERS: dict[int, Handler] = {
