@@ -259,3 +259,48 @@ def test_directory_users_print_others_do_not_and_failover_prints_as_unknown(
         "Unknown",
     )
     assert len(ippeveprinter.wait_documents(2)) == 2
+
+
+def test_without_graceful_failover_a_directory_outage_holds_until_it_is_back(
+    printgate_factory: Callable[..., Printgate],
+    ippeveprinter: IppEvePrinter,
+    directory: Slapd,
+    tmp_path: Path,
+    tmp_pdf: Path,
+) -> None:
+    secret = tmp_path / "reader.secret"
+    secret.write_text(READER_PASSWORD)
+    gw = printgate_factory(
+        {
+            "directory": {
+                "url": directory.url,
+                "base_dn": "dc=example,dc=org",
+                "search_attribute": "uid",
+                "bind_dn": READER_DN,
+                "bind_password_file": str(secret),
+                "timeout": 2.0,
+            },
+            "printers": [{"name": "eve", "uri": ippeveprinter.uri, "graceful_failover": False}],
+            "queues": [{"name": "ad", "printers": ["eve"], "auth": "directory"}],
+        }
+    )
+    uri, alice = gw.queue_uri("ad"), USERS["alice"]
+    directory.stop()
+    _, reply = submit(uri, tmp_pdf.read_bytes(), auth=(alice.uid, alice.password))
+    assert reply is not None
+    job_id = job_value(reply, "job-id")
+    state, reasons, message = job_state(uri, job_id)  # type: ignore[arg-type]
+    assert state == JobState.PENDING_HELD and "account-info-needed" in reasons
+    assert "directory is unreachable" in message and "held until it is back" in message
+    time.sleep(1.0)
+    assert ippeveprinter.documents() == []
+    directory.start()
+    released = ipp(
+        uri,
+        Op.RELEASE_JOB,
+        m.integer("job-id", job_id),  # type: ignore[arg-type]
+        auth=(alice.uid, alice.password),
+    )
+    assert released.code == Status.OK
+    assert ended(uri, job_id) == JobState.COMPLETED  # type: ignore[arg-type]
+    assert recorded(gw, job_id)["user"] == "alice"  # type: ignore[arg-type]
