@@ -17,7 +17,7 @@ from .accounting.lists import Kind, ListError, Lists
 from .accounting.store import Store
 from .config import Config, load
 from .ipp import JobState
-from .jobs import JobManager
+from .jobs import Job
 from .passwords import hash_password
 from .tasks import TaskKeeper
 
@@ -153,11 +153,10 @@ def jobs(args: argparse.Namespace) -> int:
         states = [STATE_NAMES[args.state]]
 
     async def action(store: Store) -> list[dict[str, Any]]:
-        manager = JobManager(store)
         rows = await store.list_jobs(
             args.queue, [int(s) for s in states], args.user, args.limit, newest_first=True
         )
-        found = [manager.active.get(r.id) or _job(r) for r in rows]
+        found = [Job.from_row(r) for r in rows]
         return [
             {
                 "id": j.id,
@@ -195,12 +194,6 @@ def jobs(args: argparse.Namespace) -> int:
 
 def _iso(when: Any) -> str | None:
     return when.isoformat(timespec="seconds") if when else None
-
-
-def _job(row: Any) -> Any:
-    from .jobs import Job
-
-    return Job.from_row(row)
 
 
 def register(commands: Any, common: argparse.ArgumentParser) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import secrets
 import signal
@@ -130,8 +131,8 @@ class Service:
                 q,
                 uuids[q.name],
                 [printers[n] for n in q.printers],
-                queued_jobs=lambda name=q.name: jobs.queued_count(name),  # type: ignore[misc]
-                processing=lambda name=q.name: dispatcher.busy(name),  # type: ignore[misc]
+                queued_jobs=functools.partial(jobs.queued_count, q.name),
+                processing=functools.partial(dispatcher.busy, q.name),
                 started=started,
                 max_document_bytes=config.server.max_document_bytes,
             )

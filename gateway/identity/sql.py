@@ -6,6 +6,7 @@ import asyncio
 import hmac
 import secrets
 import time
+from typing import cast
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -25,8 +26,9 @@ class SqlIdentity:
         return await self._check("user", queue, name, password, name_only=password is None)
 
     async def check_account(self, queue: str, kind: str, name: str, password: str | None) -> Check:
-        assert kind in ("project", "department")
-        return await self._check(kind, queue, name, password, name_only=False)  # type: ignore[arg-type]
+        if kind not in ("project", "department"):
+            raise ValueError(f"not an account kind: {kind}")
+        return await self._check(cast(Kind, kind), queue, name, password, name_only=False)
 
     async def _check(
         self, kind: Kind, queue: str, name: str, password: str | None, name_only: bool

@@ -104,14 +104,14 @@ def _requested(request: IppRequest) -> list[str] | None:
 # RFC 8011 5.1.2-5.1.3: names are at most 255 octets, text 1023; both are UTF-8 without the
 # control characters (text may hold CR, LF and TAB). What breaks these rules would otherwise
 # reach the store (PostgreSQL refuses NUL and over-long values) and job records.
-STRING_LIMITS = {Tag.NAME: 255, Tag.TEXT: 1023, Tag.KEYWORD: 255}
+STRING_LIMITS: dict[int, int] = {Tag.NAME: 255, Tag.TEXT: 1023, Tag.KEYWORD: 255}
 TEXT_CONTROLS = frozenset("\t\r\n")
 
 
 def _check_strings(attributes: tuple[Attribute, ...]) -> None:
     for attribute in attributes:
         for value in attribute.values:
-            limit = STRING_LIMITS.get(value.tag)  # type: ignore[call-overload]
+            limit = STRING_LIMITS.get(value.tag)
             if limit is None or not isinstance(value.value, str):
                 continue
             text = value.value
