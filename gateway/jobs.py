@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -144,7 +144,6 @@ class JobManager:
     instance: str = ""  # this printgate's id: it resumes only the jobs it took in
     journal: Journal | None = None  # where job writes go while the store is unreachable
     active: dict[int, Job] = field(default_factory=dict)
-    listeners: list[Callable[[Job], None]] = field(default_factory=list)
 
     async def load_active(self) -> list[Job]:
         """The unfinished jobs this printgate took in; a journal left by an outage is written
@@ -167,7 +166,6 @@ class JobManager:
         job.id = await self._write_new(fields)
         if not job.is_terminal:
             self.active[job.id] = job
-        self._notify(job)
         return job
 
     async def transition(
@@ -195,7 +193,6 @@ class JobManager:
             setattr(job, name, value)
         if job.is_terminal:
             self.active.pop(job.id, None)
-        self._notify(job)
 
     # --- the store, or the journal while the store is unreachable ---------------------------
 
@@ -271,7 +268,3 @@ class JobManager:
 
     def queued_count(self, queue: str) -> int:
         return sum(1 for j in self.active.values() if j.queue == queue)
-
-    def _notify(self, job: Job) -> None:
-        for listener in self.listeners:
-            listener(job)

@@ -181,7 +181,6 @@ FORMAT_SPECIFIC = {
     "pdf-": "application/pdf",
     "jpeg-": "image/jpeg",
 }
-GROUP_NAMES = ("all", "job-template", "printer-description")
 CACHE_LIMIT = 256
 
 
@@ -458,10 +457,6 @@ class QueueView:
             )
             self._dynamic_key = key
         return self._dynamic
-
-    def group(self, origin: Origin, auth: str) -> Group:
-        """All attributes as a Group (for callers that need values, not bytes)."""
-        return m.group(Tag.PRINTER, [*self.static_group(), *self.dynamic(origin, auth)])
 
 
 def _fallbacks(upstream: Group) -> list[Attribute]:

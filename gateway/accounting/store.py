@@ -358,8 +358,4 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-async def open_store(url: str, tasks: TaskKeeper) -> Store:
-    return await Store.open(url, tasks)
-
-
-__all__ = ["Store", "StoreUnavailable", "create_engine", "now", "open_store"]
+__all__ = ["Store", "StoreUnavailable", "create_engine", "now"]
