@@ -14,6 +14,7 @@ from gateway.config import Config
 from gateway.jobs import ACTIVE_STATES, TERMINAL_STATES
 from gateway.operations import Gateway
 from gateway.printer_attrs import Origin
+from gateway.release import Claim, ReleaseError
 
 TEMPLATES = jinja2.Environment(
     loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
@@ -27,6 +28,8 @@ def setup(app: web.Application, gateway: Gateway, config: Config) -> None:
     app[GATEWAY_KEY] = gateway
     app.router.add_get("/", home)
     app.router.add_get("/queues/{name}", queue_page)
+    app.router.add_get("/release", release_page)
+    app.router.add_post("/release/{job_id:\\d+}", release_claim)
     app.router.add_static("/static", Path(__file__).parent / "static")
 
 
@@ -77,3 +80,47 @@ async def queue_page(request: web.Request) -> web.Response:
         jobs=jobs,
         now=time.time(),
     )
+
+
+async def release_page(request: web.Request, error: str = "", status: int = 200) -> web.Response:
+    """Held jobs (phones and other clients that cannot authenticate end up here), each with a
+    form to claim it: credentials, project, department and, where the queue allows, the
+    billable choice and a comment."""
+    gateway = request.app[GATEWAY_KEY]
+    held = await gateway.desk.held()
+    queues = {name: view.queue for name, view in gateway.queues.items()}
+    response = _render(
+        "release.html",
+        jobs=held,
+        queues=queues,
+        error=error,
+        released=request.query.get("released", ""),
+    )
+    response.set_status(status)
+    return response
+
+
+async def release_claim(request: web.Request) -> web.Response:
+    gateway = request.app[GATEWAY_KEY]
+    form = await request.post()
+
+    def field(name: str) -> str:
+        value = form.get(name, "")
+        return value.strip() if isinstance(value, str) else ""
+
+    claim = Claim(
+        user=field("user"),
+        password=field("password") or None,
+        project=field("project"),
+        department=field("department"),
+        project_password=field("project_password") or None,
+        department_password=field("department_password") or None,
+        billable=field("billable") == "on" if "billable_offered" in form else None,
+        comment=field("comment"),
+    )
+    job_id = int(request.match_info["job_id"])
+    try:
+        await gateway.desk.claim(job_id, claim)
+    except ReleaseError as exc:
+        return await release_page(request, error=f"Job {job_id}: {exc}", status=400)
+    raise web.HTTPSeeOther(f"/release?released={job_id}")
