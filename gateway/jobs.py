@@ -64,6 +64,18 @@ ALLOWED: dict[JobState, frozenset[JobState]] = {
 }
 
 
+INCOMING = "job-incoming"  # created, its document still to come
+HELD = "job-hold-until-specified"  # held by its submitter (job-hold-until)
+
+
+def ready_state(hold_until: str) -> tuple[JobState, tuple[str, ...], str]:
+    """Where a complete job with nothing missing goes: printing, or held as its submitter
+    asked."""
+    if hold_until not in ("", "no-hold"):
+        return JobState.PENDING_HELD, (HELD,), "Held until released"
+    return JobState.PENDING, ("none",), "Waiting to print"
+
+
 class IllegalTransition(RuntimeError):
     pass
 
@@ -122,10 +134,7 @@ class Job:
         return cls(**values)
 
     def row_fields(self) -> dict[str, Any]:
-        values = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
-        values["state"] = int(self.state)
-        values["reasons"] = ",".join(self.reasons)
-        return values
+        return {f.name: _stored(f.name, getattr(self, f.name)) for f in dataclasses.fields(self)}
 
 
 def _stored(name: str, value: Any) -> Any:

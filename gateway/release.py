@@ -16,12 +16,11 @@ from .config import QueueConfig
 from .dispatcher import Dispatcher
 from .gate import AUTH_FAILED, INFO_NEEDED, Decision, Gate, Presented
 from .ipp import JobState
-from .jobs import Job, JobManager
+from .jobs import INCOMING, Job, JobManager, ready_state
 from .supported import decode_template
 
 log = logging.getLogger(__name__)
 ACCOUNT_REASONS = frozenset({INFO_NEEDED, AUTH_FAILED})
-HELD_FOR_RELEASE = "job-hold-until-specified"
 EXPIRY_CHECK_INTERVAL = 30.0
 
 
@@ -115,18 +114,9 @@ class ReleaseDesk:
         await self.dispatcher.cancel(job, "job-canceled-by-user", f"Canceled by {by}")
 
     async def _release(self, job: Job, decision: Decision, **extra: object) -> None:
-        incoming = "job-incoming" in job.reasons
-        if incoming:  # the document is still to come: keep it open, no longer account-held
-            reasons: tuple[str, ...] = ("job-incoming",)
-            state, message = JobState.PENDING_HELD, "Waiting for the document"
-        elif job.hold_until not in ("", "no-hold"):
-            reasons, state, message = (
-                (HELD_FOR_RELEASE,),
-                JobState.PENDING_HELD,
-                "Held until released",
-            )
-        else:
-            reasons, state, message = ("none",), JobState.PENDING, "Waiting to print"
+        state, reasons, message = ready_state(job.hold_until)
+        if INCOMING in job.reasons:  # the document is still to come: open, no longer held
+            state, reasons, message = JobState.PENDING_HELD, (INCOMING,), "Waiting for the document"
         await self.jobs.transition(
             job,
             state,

@@ -6,13 +6,11 @@ from __future__ import annotations
 from ..gate import Outcome
 from ..ipp import JobState, Status, Tag
 from ..ipp import model as m
-from ..jobs import ACTIVE_STATES, Job
+from ..jobs import ACTIVE_STATES, HELD, INCOMING, Job
 from ..printer_attrs import HOLD_UNTIL, QueueView
 from ..release import held_for_credentials
 from ..supported import decode_template, encode_template
 from .core import (
-    HELD,
-    INCOMING,
     AuthenticationRequired,
     Core,
     IppError,

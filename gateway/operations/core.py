@@ -22,8 +22,6 @@ from ..tasks import TaskKeeper
 
 SUPPORTED_VERSIONS = {(1, 0), (1, 1), (2, 0), (2, 1), (2, 2)}
 CHARSETS = {"utf-8", "us-ascii"}
-INCOMING = "job-incoming"
-HELD = "job-hold-until-specified"
 Reply = Message | bytes
 
 

@@ -9,14 +9,12 @@ from dataclasses import dataclass
 from ..gate import AUTH_FAILED, Decision, Outcome
 from ..ipp import Attribute, Group, JobState, Status, Tag
 from ..ipp import model as m
-from ..jobs import Job
+from ..jobs import INCOMING, Job, ready_state
 from ..printer_attrs import COMPRESSIONS, HOLD_UNTIL, QueueView
 from ..release import ACCOUNT_REASONS
 from ..spool import CompressionError, DocumentTooLarge, SpoolError, sniff_format
 from ..supported import encode_template, unsupported_part
 from .core import (
-    HELD,
-    INCOMING,
     AuthenticationRequired,
     Core,
     IppError,
@@ -164,9 +162,7 @@ class Creating(Core):
     ) -> tuple[JobState, tuple[str, ...], str]:
         if decision is not None and decision.outcome is Outcome.HOLD:
             return JobState.PENDING_HELD, (decision.reason,), decision.message
-        if hold_until != "no-hold":
-            return JobState.PENDING_HELD, (HELD,), "Held until released"
-        return JobState.PENDING, ("none",), "Waiting to print"
+        return ready_state(hold_until)
 
     async def print_job(self, request: IppRequest, queue: QueueView) -> Reply:
         job_request = self._job_request(request, queue, with_document=True)
