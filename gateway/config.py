@@ -56,6 +56,16 @@ class JobsConfig:
 
 
 @dataclass(frozen=True)
+class AnalysisConfig:
+    workers: int = 0  # not set: one less than the CPUs
+    timeout: float = 120.0
+    memory_limit_mb: int = 1024
+    resolution: float = 72.0
+    lines_max_coverage: float = 0.15
+    low_density_max_coverage: float = 0.60
+
+
+@dataclass(frozen=True)
 class PrinterConfig:
     name: str
     uri: str
@@ -81,6 +91,7 @@ class Config:
     database: DatabaseConfig = DatabaseConfig()
     web: WebConfig = WebConfig()
     jobs: JobsConfig = JobsConfig()
+    analysis: AnalysisConfig = AnalysisConfig()
     directory: Mapping[str, Any] = field(default_factory=dict)
     printers: tuple[PrinterConfig, ...] = ()
     queues: tuple[QueueConfig, ...] = ()
@@ -141,7 +152,7 @@ def load(explicit: str | None = None) -> Config:
 
 
 def parse(raw: Mapping[str, Any], source: str = "<memory>") -> Config:
-    known = {"server", "database", "web", "jobs", "directory", "printers", "queues"}
+    known = {"server", "database", "web", "jobs", "analysis", "directory", "printers", "queues"}
     _no_unknown(raw, known, "top level")
     server = _section(ServerConfig, raw.get("server", {}), "[server]")
     if not server.listen:
@@ -161,6 +172,7 @@ def parse(raw: Mapping[str, Any], source: str = "<memory>") -> Config:
         database=_section(DatabaseConfig, raw.get("database", {}), "[database]"),
         web=_section(WebConfig, raw.get("web", {}), "[web]"),
         jobs=_section(JobsConfig, raw.get("jobs", {}), "[jobs]"),
+        analysis=_analysis(raw.get("analysis", {})),
         directory=dict(raw.get("directory", {})),
         printers=printers,
         queues=queues,
@@ -168,6 +180,13 @@ def parse(raw: Mapping[str, Any], source: str = "<memory>") -> Config:
     )
     _check_references(config)
     return config
+
+
+def _analysis(table: Any) -> AnalysisConfig:
+    analysis: AnalysisConfig = _section(AnalysisConfig, table, "[analysis]")
+    if not analysis.lines_max_coverage < analysis.low_density_max_coverage:
+        raise ConfigError("[analysis] lines_max_coverage must be below low_density_max_coverage")
+    return analysis
 
 
 def _table_list(raw: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:

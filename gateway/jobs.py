@@ -12,6 +12,7 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from .accounting.journal import Journal
@@ -121,6 +122,33 @@ class Job:
     comment: str = ""
     released_at: datetime | None = None
     instance: str = ""
+    analysis_status: str = ""
+    analysis_error: str = ""
+    measured_pages: int | None = None
+    measured_impressions: int | None = None
+    measured_sheets: int | None = None
+    color_impressions: int | None = None
+    mono_impressions: int | None = None
+    coverage_c: float | None = None
+    coverage_m: float | None = None
+    coverage_y: float | None = None
+    coverage_k: float | None = None
+    area_printed_m2: float | None = None
+    area_used_m2: float | None = None
+    length_used_m: float | None = None
+    measurement: str = ""
+    media_type: str = ""
+    printer_model: str = ""
+    currency: str = ""
+    cost: Decimal | None = None
+    cost_tax: Decimal | None = None
+    cost_gross: Decimal | None = None
+    price: Decimal | None = None
+    price_tax: Decimal | None = None
+    price_gross: Decimal | None = None
+    cost_breakdown: str = ""
+    price_breakdown: str = ""
+    costed_at: datetime | None = None
 
     @property
     def is_terminal(self) -> bool:
