@@ -186,6 +186,38 @@ def test_pwg_sixteen_bit_gray_cmyk_and_one_bit() -> None:
     assert page.ink.k == pytest.approx(1 - bits.mean())  # sGray: a set bit is white
 
 
+def test_runs_past_the_end_of_a_line_are_cut_as_cups_cuts_them() -> None:
+    """A run of 128 pixels on a line of 10 gives 10; a literal of 12 takes only 10 pixels'
+    bytes, and the next line starts right after them."""
+    rng = np.random.default_rng(9)
+    literal = rng.integers(0, 256, (10, 3), np.uint8)
+    body = bytes([0, 127, 1, 2, 3]) + bytes([1, 257 - 12]) + literal.tobytes()
+    data = b"RaS2" + corpus.pwg_header(10, 3, "srgb", 8, 100, 1) + body
+    (page,) = pwg_raster.pages(io.BytesIO(data), converter("fast"))
+    pixels = np.stack([np.tile([1, 2, 3], (10, 1)), literal, literal]).astype(np.uint8)
+    assert page.ink.as_dict() == pytest.approx(_exact(pixels, "fast").as_dict(), abs=1e-12)
+
+
+@pytest.mark.parametrize("bits", [8, 16])
+def test_random_encodings_decode_as_the_pixels(bits: int) -> None:
+    """Runs, literals, fills and repeated lines in every mix, against the pixels themselves."""
+    rng = np.random.default_rng(bits)
+    for _ in range(20):
+        height, width = (int(v) for v in rng.integers(1, 60, 2))
+        palette = rng.integers(0, 256, (4, 3), np.uint8)
+        palette[0] = 255  # blank, for the fills
+        page = palette[rng.integers(0, 4, (height, width)) * (rng.random((height, 1)) < 0.7)]
+        page[rng.random(height) < 0.3] = page[0]  # repeated lines
+        if bits == 16:
+            wide = page.astype(np.uint16) * 257
+            data = corpus.encode_pwg([wide], "srgb", bits=16)
+        else:
+            data = corpus.encode_pwg([page], "srgb")
+        (result,) = pwg_raster.pages(io.BytesIO(data), converter("icc"))
+        assert result.ink.as_dict() == pytest.approx(_exact(page).as_dict(), abs=1e-12)
+        assert result.mono_k == pytest.approx(mono_k_rgb(page), abs=1e-12)
+
+
 def test_urf_cmyk_and_declared_page_count() -> None:
     rng = np.random.default_rng(8)
     cmyk = rng.integers(0, 256, (16, 16, 4)).astype(np.uint8)

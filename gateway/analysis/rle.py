@@ -38,11 +38,16 @@ SAMPLE_PIXELS = 2_500_000
 # Decoded lines kept before they are measured: bounds memory on any page size.
 BAND_BYTES = 8 << 20
 READ_CHUNK = 1 << 20
+# Control bytes noted before a band is measured (a Python int each).
+MAX_BAND_OPS = 1 << 20
+# Inked pixels gathered before they are converted to ink.
+CONVERT_PIXELS = 1 << 20
 SAMPLE_SEED = 0x50574752
 
 CHANNELS: dict[Kind, int] = {"gray": 1, "black": 1, "rgb": 3, "cmy": 3, "cmyk": 4}
 
 Pixels = npt.NDArray[np.uint8]
+Counts = npt.NDArray[np.int64]
 
 
 @dataclass(frozen=True)
@@ -189,25 +194,43 @@ class _Tally:
         self._sums = np.zeros(5)  # c, m, y, k, mono_k
         self._area = geo.width * geo.height
         self._rng = np.random.default_rng(SAMPLE_SEED)
+        self._waiting: dict[float, list[Pixels]] = {}  # pixels to convert, by times each counts
+        self._waiting_pixels = 0
 
-    def add(self, pixels: Pixels, weight: int) -> None:
-        """Pixels as N x channels, each used `weight` times on the page."""
-        inked = pixels[_inked(pixels, self._geo.blank)]
-        if len(inked) == 0:
+    def add(self, pixels: Pixels, runs: Counts, weight: int, area: int) -> None:
+        """Inked pixels (N x channels), each standing for `runs` pixels of a line that is used
+        `weight` times; `area` is how many pixels those lines have, blank ones included."""
+        total = int(runs.sum())
+        if total == 0:
             return
-        allowed = SAMPLE_PIXELS * len(pixels) * weight / self._area
-        share = min(1.0, allowed / len(inked))
+        allowed = SAMPLE_PIXELS * area * weight / self._area
+        share = min(1.0, allowed / total)
         if share < 1.0:  # one pixel drawn from each run of 1 / share, in line order
-            strata = math.ceil(len(inked) * share)
+            strata = math.ceil(total * share)
             picks = ((np.arange(strata) + self._rng.random(strata)) / share).astype(np.int64)
-            inked = inked[picks[picks < len(inked)]]
-        ink, mono = self._convert(inked.reshape(-1, 1, self._geo.channels))
-        counted = len(inked) * weight / share
-        self._sums += np.array([ink.c, ink.m, ink.y, ink.k, mono]) * counted
+            picks = picks[picks < total]
+            pixels = pixels[np.searchsorted(np.cumsum(runs), picks, side="right")]
+        elif len(pixels) < total:
+            pixels = np.repeat(pixels, runs, axis=0)
+        # Conversions cost a few milliseconds each on top of the pixels: gather a good many.
+        times = weight / share
+        self._waiting.setdefault(times, []).append(pixels)
+        self._waiting_pixels += len(pixels)
+        if self._waiting_pixels >= CONVERT_PIXELS:
+            self._convert_waiting()
 
     def result(self) -> tuple[Ink, float]:
-        c, m, y, k, mono = (float(v) / (self._geo.width * self._geo.height) for v in self._sums)
+        self._convert_waiting()
+        c, m, y, k, mono = (float(v) / self._area for v in self._sums)
         return Ink(c, m, y, k), mono
+
+    def _convert_waiting(self) -> None:
+        for times, chunks in self._waiting.items():
+            pixels = np.concatenate(chunks) if len(chunks) > 1 else chunks[0]
+            ink, mono = self._convert(pixels.reshape(-1, 1, self._geo.channels))
+            self._sums += np.array([ink.c, ink.m, ink.y, ink.k, mono]) * (len(pixels) * times)
+        self._waiting.clear()
+        self._waiting_pixels = 0
 
     def _convert(self, pixels: Pixels) -> tuple[Ink, float]:
         kind = self._geo.kind
@@ -233,17 +256,14 @@ def _inked(pixels: Pixels, blank: int) -> npt.NDArray[np.bool_]:
 
 
 def _unpack(geo: Geometry, lines: list[bytes]) -> Pixels:
-    """Lines of bytes as (lines x width) x channels of 8-bit values."""
+    """Whole 1-bit lines as (lines x width) x 1 of 8-bit values: a set bit is white in gray
+    spaces and ink in Black, 255 either way; the padding bits at the end are dropped."""
     raw = np.frombuffer(b"".join(lines), np.uint8).reshape(len(lines), geo.bytes_per_line)
-    if geo.bits == 16:  # big-endian: the high byte comes first
-        raw = raw.reshape(len(lines), -1, 2)[:, :, 0]
-    elif geo.bits == 1:  # a set bit is white in gray spaces and ink in Black: 255 either way
-        raw = np.unpackbits(raw, axis=1, count=geo.width) * np.uint8(255)
-    return raw.reshape(len(lines) * geo.width, geo.channels)
+    return (np.unpackbits(raw, axis=1, count=geo.width) * np.uint8(255)).reshape(-1, 1)
 
 
-class _Lines:
-    """A page's decoded lines, kept in bands by how many times each is used, then tallied."""
+class _BitLines:
+    """1-bit pages: whole lines decoded in Python, kept by how many times each is used."""
 
     def __init__(self, geo: Geometry, tally: _Tally) -> None:
         self._geo = geo
@@ -251,30 +271,131 @@ class _Lines:
         self._blank = bytes([geo.blank]) * geo.bytes_per_line
         self._groups: dict[int, list[bytes]] = {}
         self._kept = 0
-        unpacked = max(geo.bytes_per_line, geo.width * geo.channels)
-        self._limit = max(1, BAND_BYTES // unpacked)
+        self._limit = max(1, BAND_BYTES // geo.width)
 
-    def add(self, line: bytes, count: int) -> None:
-        if line == self._blank:
-            return
-        self._groups.setdefault(count, []).append(line)
-        self._kept += 1
-        if self._kept >= self._limit:
-            self.flush()
+    def line(self, buf: bytes, pos: int, repeat: int) -> int:
+        geo = self._geo
+        line, pos = _build(buf, pos, geo.bytes_per_line, 1, self._blank)
+        if line != self._blank:
+            self._groups.setdefault(repeat, []).append(line)
+            self._kept += 1
+            if self._kept >= self._limit:
+                self.flush()
+        return pos
 
     def flush(self) -> None:
-        for count, lines in self._groups.items():
-            self._tally.add(_unpack(self._geo, lines), count)
+        for weight, lines in self._groups.items():
+            pixels = _unpack(self._geo, lines)
+            inked = pixels[pixels[:, 0] != self._geo.blank]
+            self._tally.add(inked, np.ones(len(inked), np.int64), weight, len(pixels))
         self._groups.clear()
         self._kept = 0
+
+
+class _Runs:
+    """8- and 16-bit pages: the lines' runs, found in Python (the control bytes' positions) and
+    turned into pixels in numpy a band at a time. Only inked runs are ever expanded: the
+    white runs of an office page cost one control byte each."""
+
+    def __init__(self, geo: Geometry, tally: _Tally) -> None:
+        self._geo = geo
+        self._tally = tally
+        self._unit = geo.pixel_bytes
+        self._limit_lines = max(1, BAND_BYTES // geo.bytes_per_line)
+        self._reset()
+
+    def _reset(self) -> None:
+        self._segments: list[bytes] = []  # each line's bytes after its repeat byte
+        self._starts: list[int] = []  # where each segment began in the reader's buffer
+        self._ops: list[int] = []  # control bytes' positions in the reader's buffer
+        self._op_counts: list[int] = []
+        self._repeats: list[int] = []
+
+    def line(self, buf: bytes, pos: int, repeat: int) -> int:
+        ops = self._ops
+        before = len(ops)
+        end = _walk(buf, pos, self._geo.bytes_per_line, self._unit, ops)
+        if end <= len(buf):  # else truncated: the caller says so
+            self._segments.append(buf[pos:end])
+            self._starts.append(pos)
+            self._op_counts.append(len(ops) - before)
+            self._repeats.append(repeat)
+            if len(self._segments) >= self._limit_lines or len(ops) >= MAX_BAND_OPS:
+                self.flush()
+        return end
+
+    def flush(self) -> None:
+        if self._segments:
+            self._measure()
+        self._reset()
+
+    def _measure(self) -> None:
+        geo, unit = self._geo, self._unit
+        data = np.frombuffer(b"".join(self._segments), np.uint8)
+        lengths = np.fromiter((len(s) for s in self._segments), np.int64, len(self._segments))
+        op_counts = np.array(self._op_counts, np.int64)
+        shift = np.cumsum(lengths) - lengths - np.array(self._starts, np.int64)
+        ops = np.array(self._ops, np.int64) + np.repeat(shift, op_counts)
+        codes = data[ops].astype(np.int64)
+        # Pixels each op stands for; a line's last op is cut to what is left of the line (and
+        # 128, which fills the rest, is always last).
+        counts = np.where(codes < 128, codes + 1, 257 - codes)
+        last = np.cumsum(op_counts) - 1
+        first = last - op_counts + 1
+        counts[last] = geo.bytes_per_line // unit - (np.add.reduceat(counts, first) - counts[last])
+        # The pixels the ops carry, in order: everything but the control bytes; a 128 carries
+        # none, so a blank one is put in its place.
+        kept = np.ones(len(data), np.bool_)
+        kept[ops] = False
+        units = data[kept].reshape(-1, unit)
+        carried = np.where(codes > 128, counts, 1)  # pixels of data each op has
+        first_unit = np.cumsum(carried) - carried
+        fills = codes == 128
+        if fills.any():
+            units = np.insert(units, first_unit[fills] - np.arange(int(fills.sum())), geo.blank, 0)
+        runs = np.ones(len(units), np.int64)
+        repeated = codes <= 128
+        runs[first_unit[repeated]] = counts[repeated]
+        line_of_unit = np.repeat(
+            np.repeat(np.arange(len(op_counts)), op_counts), carried
+        )  # which line each unit is on
+        pixels = units if geo.bits == 8 else units.reshape(len(units), -1, 2)[:, :, 0]
+        inked = _inked(pixels, geo.blank)
+        repeats = np.array(self._repeats, np.int64)
+        for weight in np.unique(repeats).tolist():
+            lines = repeats == weight
+            chosen = inked & lines[line_of_unit]
+            area = int(lines.sum()) * geo.width
+            self._tally.add(pixels[chosen], runs[chosen], weight, area)
+
+
+def _walk(buf: bytes, pos: int, size: int, unit: int, ops: list[int]) -> int:
+    """Where the line from `pos` ends, noting where its control bytes are."""
+    append = ops.append
+    remaining = size
+    while remaining > 0:
+        n = buf[pos]
+        append(pos)
+        if n < 128:
+            remaining -= (n + 1) * unit
+            pos += 1 + unit
+        elif n > 128:
+            count = (257 - n) * unit
+            if count > remaining:
+                count = remaining
+            remaining -= count
+            pos += 1 + count
+        else:
+            remaining = 0
+            pos += 1
+    return pos
 
 
 def measure_page(reader: Reader, geo: Geometry, ink: InkConverter, number: int) -> Page:
     """Decode page `number`'s lines from the reader (just after its header) and measure them."""
     tally = _Tally(geo, ink)
-    lines = _Lines(geo, tally)
+    lines: _BitLines | _Runs = _BitLines(geo, tally) if geo.bits == 1 else _Runs(geo, tally)
     size, unit = geo.bytes_per_line, geo.pixel_bytes
-    fill = bytes([geo.blank]) * size
     # Longest a line can take: the repeat byte, then a control byte before every pixel.
     longest = 2 + size + size // unit
     row = 0
@@ -286,13 +407,12 @@ def measure_page(reader: Reader, geo: Geometry, ink: InkConverter, number: int) 
             raise _truncated(reader.label, number, row, geo.height)
         repeat = min(buf[pos] + 1, geo.height - row)
         try:
-            line, pos = _build(buf, pos + 1, size, unit, fill)
+            pos = lines.line(buf, pos + 1, repeat)
         except IndexError:
             raise _truncated(reader.label, number, row, geo.height) from None
         if pos > end:
             raise _truncated(reader.label, number, row, geo.height)
         reader.pos = pos
-        lines.add(line, repeat)
         row += repeat
     lines.flush()
     coverage, mono = tally.result()
