@@ -7,11 +7,12 @@ of the line white (0xFF in gray and RGB spaces, 0x00 in Black, CMY(K) and Device
 "pixel" is the whole chunked pixel, at least one byte (eight pixels of 1-bit data). Counts that
 overrun the line are cut at its end, as CUPS does.
 
-Decoding is the cost that cannot be avoided (a line's end is only known by walking it), so the
-walk is the one Python loop, per control byte, and builds lines with bytes slices and
-multiplication; a repeated line is decoded and measured once, weighted. Measuring is numpy on
-bands of lines, so memory stays at a band whatever the page's size; see _Tally for what is
-converted to ink on large pages.
+Decoding is the cost that cannot be avoided: a line's end is only known by walking its control
+bytes. That walk is the one Python loop, and it only notes where the control bytes are; numpy
+then turns a band of lines into runs (a pixel and how many times it is used: by its control
+byte and by its line's repeat byte) and only inked runs are expanded, so the white of an office
+page costs one control byte per 128 pixels and nothing more. Memory stays at a band of lines
+whatever the page's size; see _Tally for what is converted to ink on large pages.
 """
 
 from __future__ import annotations
@@ -356,17 +357,20 @@ class _Runs:
         runs = np.ones(len(units), np.int64)
         repeated = codes <= 128
         runs[first_unit[repeated]] = counts[repeated]
-        line_of_unit = np.repeat(
-            np.repeat(np.arange(len(op_counts)), op_counts), carried
-        )  # which line each unit is on
+        # Which line each unit is on, and so how many times the page uses it.
+        line_of_unit = np.repeat(np.repeat(np.arange(len(op_counts)), op_counts), carried)
         pixels = units if geo.bits == 8 else units.reshape(len(units), -1, 2)[:, :, 0]
-        inked = _inked(pixels, geo.blank)
+        inked = np.flatnonzero(_inked(pixels, geo.blank))
         repeats = np.array(self._repeats, np.int64)
-        for weight in np.unique(repeats).tolist():
-            lines = repeats == weight
-            chosen = inked & lines[line_of_unit]
-            area = int(lines.sum()) * geo.width
-            self._tally.add(pixels[chosen], runs[chosen], weight, area)
+        weights = repeats[line_of_unit[inked]]
+        order = np.argsort(weights, kind="stable")  # by weight, in line order within each
+        inked, weights = inked[order], weights[order]
+        bounds = np.flatnonzero(np.diff(weights)) + 1
+        areas = np.bincount(repeats) * geo.width  # pixels of the lines of each weight
+        for group in np.split(inked, bounds):
+            if len(group):
+                weight = int(repeats[line_of_unit[group[0]]])
+                self._tally.add(pixels[group], runs[group], weight, int(areas[weight]))
 
 
 def _walk(buf: bytes, pos: int, size: int, unit: int, ops: list[int]) -> int:
