@@ -15,7 +15,7 @@ import numpy as np
 import pypdfium2 as pdfium
 
 from . import AnalysisError, Page, points_to_mm
-from .ink import InkConverter, mono_k_rgb
+from .ink import InkConverter
 
 # Bounds the bitmap of one page (3 bytes a pixel): a 10 m roll page is rendered coarser, not
 # bigger.
@@ -59,16 +59,12 @@ def pages(stream: BinaryIO, ink: InkConverter, dpi: float = 72.0) -> Iterator[Pa
                 bitmap = page.render(
                     scale=_scale(width_pt, height_pt, dpi),
                     rev_byteorder=True,
+                    prefer_bgrx=True,  # RGBX: four bytes a pixel, white tested a word at once
                     fill_color=(255, 255, 255, 255),
                     draw_annots=True,
                 )
-                pixels = np.asarray(bitmap.to_numpy())[:, :, :3]
-                yield Page(
-                    points_to_mm(width_pt),
-                    points_to_mm(height_pt),
-                    ink.rgb(pixels),
-                    mono_k_rgb(pixels),
-                )
+                coverage, mono_k = ink.measure(np.asarray(bitmap.to_numpy()))
+                yield Page(points_to_mm(width_pt), points_to_mm(height_pt), coverage, mono_k)
                 bitmap.close()
             except pdfium.PdfiumError as exc:
                 raise AnalysisError(f"page {index + 1} cannot be rendered: {exc}") from exc

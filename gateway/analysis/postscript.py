@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from . import AnalysisError, Page, pixels_to_mm
-from .ink import InkConverter, mono_k_rgb
+from .ink import InkConverter
 
 GS_MEMORY_BYTES = 1 << 30
 FEED_CHUNK = 1 << 16
@@ -77,7 +77,9 @@ def pages(stream: BinaryIO, ink: InkConverter, dpi: float = 72.0) -> Iterator[Pa
         raise AnalysisError("PostScript needs Ghostscript (gs), which is not installed")
     command = [
         gs, "-q", "-dSAFER", "-dBATCH", "-dNOPAUSE", "-dNOINTERPOLATE",
-        "-sDEVICE=ppmraw", f"-r{dpi:g}", "-sOutputFile=-", "-_",
+        # Fast colour: gray stays exactly neutral and RGB unconverted, so ink.py sees the
+        # document's own colours.
+        "-dUseFastColor=true", "-sDEVICE=ppmraw", f"-r{dpi:g}", "-sOutputFile=-", "-_",
     ]  # fmt: skip
     process = subprocess.Popen(
         command,
@@ -92,12 +94,8 @@ def pages(stream: BinaryIO, ink: InkConverter, dpi: float = 72.0) -> Iterator[Pa
     try:
         for pixels in _ppm_pages(process.stdout):
             height, width = pixels.shape[:2]
-            yield Page(
-                pixels_to_mm(width, dpi),
-                pixels_to_mm(height, dpi),
-                ink.rgb(pixels),
-                mono_k_rgb(pixels),
-            )
+            coverage, mono_k = ink.measure(pixels)
+            yield Page(pixels_to_mm(width, dpi), pixels_to_mm(height, dpi), coverage, mono_k)
         errors = process.stderr.read().decode(errors="replace").strip()
         if process.wait() != 0:
             first = errors.splitlines()[0] if errors else f"exit status {process.returncode}"
