@@ -7,6 +7,7 @@ from __future__ import annotations
 import gzip
 import json
 import subprocess
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -148,6 +149,9 @@ def test_a_printed_job_carries_measurement_cost_and_price(
     # Price, the model's own table (not "*"): each line rounded, 2 x 0.06237 m² x 3.00 = 0.3742
     # -> 0.37 for the text sides and the same for the colour ones; 21 % tax on 0.74 = 0.16.
     assert charge["price"]["net"] == "0.74" and charge["price"]["gross"] == "0.90"
+
+    page = urllib.request.urlopen(f"{gateway.base_url}/queues/office", timeout=10).read().decode()
+    assert "0.90 EUR" in page and "4 (2)" in page  # the queue page shows the job's charge
 
     # New tables price new jobs only.
     import_rates(gateway, tmp_path, rates(model.text() or "", price_per_m2="6.00"))
