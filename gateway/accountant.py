@@ -102,10 +102,24 @@ class Accountant:
         self.tasks.spawn(self._measure(job), name=f"analysis-{job.id}")
 
     def resume(self, jobs: list[Job]) -> None:
-        """After a restart: measure the unfinished jobs whose measurement was cut short."""
+        """After a restart: measure the unfinished jobs whose measurement was cut short, and
+        charge the printed ones whose charge was."""
         for job in jobs:
             if "job-incoming" not in job.reasons:
                 self.document_complete(job)
+        self.tasks.spawn(self._charge_uncharged(), name="charge-after-restart")
+
+    async def _charge_uncharged(self) -> None:
+        try:
+            rows = await self.jobs.store.uncharged_jobs(self.jobs.instance, JobState.COMPLETED)
+        except StoreUnavailable:
+            return  # they stay uncharged until the next start; nothing is lost
+        for row in rows:
+            job = Job.from_row(row)
+            try:
+                await self._charge(job)
+            except Exception:
+                log.exception("job %d: its cost and price could not be recorded", job.id)
 
     async def job_ended(self, job: Job) -> None:
         """The dispatcher is done with the job (printed, canceled or aborted)."""

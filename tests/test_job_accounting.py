@@ -4,6 +4,7 @@ prints anyway and its record says why."""
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import json
 import subprocess
@@ -15,6 +16,7 @@ from typing import Any
 import pytest
 from reportlab.lib.pagesizes import A4
 from reportlab.pdfgen import canvas
+from sqlalchemy import text
 
 from gateway.ipp import Op, Tag
 from gateway.ipp import model as m
@@ -209,3 +211,35 @@ def test_a_gzip_compressed_raster_is_measured(
     job = settled(gateway, job_value(reply, "job-id"), "analysis")  # type: ignore[arg-type]
     assert job["analysis"]["status"] == "done", job["analysis"]
     assert (job["analysis"]["pages"], job["analysis"]["color_impressions"]) == (2, 1)
+
+
+def forget_charge(gw: Printgate, job_id: int) -> None:
+    """As if printgate had stopped between recording the job printed and charging it."""
+    from gateway.accounting.db import create_engine
+    from gateway.config import load
+
+    async def run() -> None:
+        engine = create_engine(load(str(gw.config_path)).database_url)
+        async with engine.begin() as connection:
+            await connection.execute(
+                text("UPDATE jobs SET costed_at = NULL, price = NULL WHERE id = :id"),
+                {"id": job_id},
+            )
+        await engine.dispose()
+
+    asyncio.run(run())
+
+
+def test_a_charge_cut_short_by_a_stop_is_made_at_the_next_start(
+    gateway: Printgate, tmp_path: Path
+) -> None:
+    # The printer's model has no tables here: the "*" ones, 100 a m², price its two A4 sides
+    # 6.24 each.
+    import_rates(gateway, tmp_path, rates("no such model", price_per_m2="1.00"))
+    job_id = submit(gateway, text_and_photo_pdf(tmp_path / "a.pdf").read_bytes(), "application/pdf")
+    assert settled(gateway, job_id, "charge")["charge"]["price"]["net"] == "12.48"
+    gateway.stop()
+    forget_charge(gateway, job_id)
+    assert recorded(gateway, job_id)["charge"] is None
+    gateway.start()
+    assert settled(gateway, job_id, "charge")["charge"]["price"]["net"] == "12.48"
