@@ -11,7 +11,7 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 import numpy as np
 import pytest
@@ -119,7 +119,7 @@ def test_gzip_streams(corpus_docs: dict[str, corpus.CorpusDoc], tmp_path: Path) 
         packed.write_bytes(gzip.compress(path.read_bytes()))
         module = corpus_docs["mixed"].raster_module(variant)
         with gzip.open(packed, "rb") as stream:
-            pages = list(MODULES[module](stream, converter("icc")))  # type: ignore[arg-type]
+            pages = list(MODULES[module](cast(BinaryIO, stream), converter("icc")))
         assert pages == analyse(path, module)
 
 
@@ -395,3 +395,12 @@ def test_huge_pages_stay_in_bounded_memory(width: int, height: int) -> None:
     want = _exact(patterns, "fast")
     for channel in "cmyk":
         assert abs(getattr(page.ink, channel) - getattr(want, channel)) < 1e-4, channel
+
+
+def test_jpeg_from_a_gzip_stream(jpegs: dict[str, corpus.CorpusJpeg], tmp_path: Path) -> None:
+    packed = tmp_path / "photo.jpg.gz"
+    packed.write_bytes(gzip.compress(jpegs["photo"].path.read_bytes()))
+    with gzip.open(packed, "rb") as stream:
+        (page,) = jpeg.pages(cast(BinaryIO, stream), converter("fast"))
+    with jpegs["photo"].path.open("rb") as stream:
+        assert [page] == list(jpeg.pages(stream, converter("fast")))
