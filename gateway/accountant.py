@@ -9,7 +9,6 @@ import json
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
 from .accounting.costing import RateError, charge
@@ -187,10 +186,11 @@ class Accountant:
         figures = JobFigures.from_dict(json.loads(job.measurement))
         fields = charged_fields(in_force, figures, job, model)
         await self.jobs.update(job, **fields)
+        currency = in_force.settings.currency
         log.info(
-            "job %d recorded: cost %s, price %s %s",
+            "job %d recorded on %r: cost %s, price %s",
             job.id,
-            fields.get("cost_gross", Decimal(0)),
-            fields.get("price_gross", Decimal(0)),
-            in_force.settings.currency,
+            model,
+            f"{fields['cost_gross']} {currency}" if "cost_gross" in fields else "(no table)",
+            f"{fields['price_gross']} {currency}" if "price_gross" in fields else "(no table)",
         )

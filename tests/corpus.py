@@ -36,6 +36,11 @@ from tests.peers import find_binary
 
 MM_PER_POINT = 25.4 / 72.0
 GS_TIMEOUT = 120
+# Ghostscript widens every fill by 0.3 pixel on each side by default, so that hairlines never
+# vanish on screen; at the corpus' 25-100 dpi that adds half again to a 1.5 pt line's ink. The
+# references measure the shapes' own area, which is the ink a printer lays down: fill
+# adjustment off (.setfilladjust2 is allowed under -dSAFER), for ink_cov and the rasters alike.
+EXACT_FILLS = ("-c", "0 0 .setfilladjust2", "-f")
 
 # name: (device, cupsColorSpace, cupsBitsPerColor, analysis module)
 RASTERS: dict[str, tuple[str, int, int, str]] = {
@@ -99,7 +104,7 @@ def ink_cov(pdf: Path, dpi: int, fast: bool = False) -> tuple[Ink, ...]:
     command = [find_binary("gs"), "-q", "-dBATCH", "-dNOPAUSE", "-dSAFER", "-sDEVICE=ink_cov"]
     if fast:
         command.append("-dUseFastColor=true")
-    command += [f"-r{dpi}", "-sOutputFile=-", str(pdf)]
+    command += [f"-r{dpi}", "-sOutputFile=-", *EXACT_FILLS, str(pdf)]
     out = _run(command)
     pages = [
         Ink(*(float(v) / 100.0 for v in match))
@@ -119,7 +124,7 @@ def gs_raster(pdf: Path, out: Path, variant: str, dpi: int) -> Path:
         [
             find_binary("gs"), "-q", "-dBATCH", "-dNOPAUSE", "-dSAFER", f"-sDEVICE={device}",
             f"-dcupsColorSpace={space}", f"-dcupsBitsPerColor={bits}", f"-r{dpi}",
-            f"-sOutputFile={out}", str(pdf),
+            f"-sOutputFile={out}", *EXACT_FILLS, str(pdf),
         ]
     )  # fmt: skip
     return out

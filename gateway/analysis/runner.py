@@ -75,21 +75,30 @@ class Analyzer:
         self.timeout = timeout
         self.memory_bytes = memory_bytes
         self._pool: concurrent.futures.ProcessPoolExecutor | None = None
+        self._starting = asyncio.Lock()
 
-    def _executor(self) -> concurrent.futures.ProcessPoolExecutor:
-        if self._pool is None:
-            # forkserver: workers never inherit the event loop's threads and sockets.
-            self._pool = concurrent.futures.ProcessPoolExecutor(
-                self.workers,
-                mp_context=multiprocessing.get_context("forkserver"),
-                initializer=_limit_memory,
-                initargs=(self.memory_bytes,),
-            )
-        return self._pool
+    def _new_pool(self) -> concurrent.futures.ProcessPoolExecutor:
+        # forkserver: workers never inherit the event loop's threads and sockets.
+        pool = concurrent.futures.ProcessPoolExecutor(
+            self.workers,
+            mp_context=multiprocessing.get_context("forkserver"),
+            initializer=_limit_memory,
+            initargs=(self.memory_bytes,),
+        )
+        # Starting the fork server and a worker takes a second or more on a busy machine:
+        # it happens here, in a thread, not on the event loop at the first job's submit.
+        pool.submit(os.getpid).result()
+        return pool
+
+    async def _executor(self) -> concurrent.futures.ProcessPoolExecutor:
+        async with self._starting:
+            if self._pool is None:
+                self._pool = await asyncio.to_thread(self._new_pool)
+            return self._pool
 
     async def measure(self, request: Request) -> Measurement:
         loop = asyncio.get_running_loop()
-        future = loop.run_in_executor(self._executor(), measure, request)
+        future = loop.run_in_executor(await self._executor(), measure, request)
         try:
             return await asyncio.wait_for(future, self.timeout)
         except TimeoutError:
