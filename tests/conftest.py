@@ -44,6 +44,10 @@ def pytest_configure(config: pytest.Config) -> None:
         "postgresql: needs PostgreSQL; runs only with PRINTGATE_TEST_DB=postgresql, deselected"
         " otherwise",
     )
+    config.addinivalue_line(
+        "markers",
+        "no_database: touches no database, so the PostgreSQL pass leaves it to the SQLite one",
+    )
     if TEST_DB not in DATABASES:
         raise pytest.UsageError(
             f"PRINTGATE_TEST_DB={TEST_DB!r}: expected one of {', '.join(DATABASES)}"
@@ -63,6 +67,10 @@ _postgresql_only: set[str] = set()
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if ON_POSTGRESQL:
+        database_free = [item for item in items if item.get_closest_marker("no_database")]
+        if database_free:
+            config.hook.pytest_deselected(items=database_free)
+            items[:] = [item for item in items if not item.get_closest_marker("no_database")]
         return
     deselected = [item for item in items if item.get_closest_marker("postgresql")]
     if deselected:

@@ -21,6 +21,8 @@ from gateway.analysis.ink import Ink, converter
 from tests import corpus
 from tests.peers import find_binary
 
+pytestmark = pytest.mark.no_database  # the PostgreSQL pass leaves it out
+
 BOUND = 0.015  # ±1.5 percentage points
 CONVERSIONS = ("icc", "fast")
 

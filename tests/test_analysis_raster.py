@@ -20,6 +20,8 @@ from gateway.analysis import AnalysisError, Page, jpeg, pwg_raster, rle, urf
 from gateway.analysis.ink import Ink, InkConverter, converter, gray, mono_k_rgb
 from tests import corpus
 
+pytestmark = pytest.mark.no_database  # the PostgreSQL pass leaves it out
+
 TOLERANCE_PP = 1.5
 MODULES: dict[str, Callable[[BinaryIO, InkConverter], Iterator[Page]]] = {
     "pwg_raster": pwg_raster.pages,

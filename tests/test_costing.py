@@ -19,6 +19,8 @@ from gateway.analysis import Page
 from gateway.analysis.figures import JobFigures, JobOptions, job_figures
 from gateway.analysis.ink import Ink
 
+pytestmark = pytest.mark.no_database  # the PostgreSQL pass leaves it out
+
 # Four 1 m x 1 m pages, one per print category, so every quantity is a round number:
 #   mono lines   K 10 %                    1 m², ink 0.1 m² (K)
 #   colour lines C 5 % M 5 %               1 m², ink 0.1 m²

@@ -10,6 +10,8 @@ from gateway.analysis.ink import Ink
 from gateway.ipp import model as m
 from gateway.job_options import job_options, media_from_name
 
+pytestmark = pytest.mark.no_database  # the PostgreSQL pass leaves it out
+
 A4 = (210.0, 297.0)
 A4_M2 = 0.210 * 0.297
 TEXT = Page(*A4, Ink(k=0.05), 0.05)

@@ -36,6 +36,8 @@ from gateway.ipp import (
 )
 from gateway.ipp.enums import OUT_OF_BAND_TAGS, STRING_TAGS
 
+pytestmark = pytest.mark.no_database  # the PostgreSQL pass leaves it out
+
 DATA = Path(__file__).parent / "data" / "ipp"
 GOLDEN = sorted(DATA.glob("*.bin"))
 DOCUMENT = (DATA / "document.pdf").read_bytes()

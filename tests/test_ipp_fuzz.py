@@ -34,6 +34,8 @@ from gateway.ipp import (
     encode,
 )
 
+pytestmark = pytest.mark.no_database  # the PostgreSQL pass leaves it out
+
 DATA = Path(__file__).parent / "data" / "ipp"
 GOLDEN = {p.name: p.read_bytes() for p in sorted(DATA.glob("*.bin"))}
 LIMIT = 4096
