@@ -117,12 +117,27 @@ def mono_k_cmyk(pixels: Pixels) -> float:
 
 
 @dataclass(frozen=True)
+class _Runs:
+    """Pixels as runs of one colour: RGBX words and how many pixels each stands for."""
+
+    words: npt.NDArray[np.uint32]
+    lengths: npt.NDArray[np.int64]
+
+    def __len__(self) -> int:
+        return len(self.words)
+
+    def channel_sums(self, values: Pixels, count: int) -> list[int]:
+        """Each of the first `count` byte columns of `values` (one row per run), weighted."""
+        return [int(values[:, i] @ self.lengths) for i in range(count)]
+
+
+@dataclass(frozen=True)
 class _Split:
     """An RGB page split into its neutral part (as black ink) and its coloured pixels."""
 
     count: int  # all pixels
     black: int  # the neutral pixels' black ink, in levels (255 = one pixel fully black)
-    colour: npt.NDArray[np.uint32]  # the pixels that are not neutral, as RGBX words
+    colour: _Runs  # the pixels that are not neutral
     darkness: float = 0.0  # sum of 255 - luminance over the page: what monochrome prints
 
     @property
@@ -143,37 +158,46 @@ def _words(pixels: Pixels) -> npt.NDArray[np.uint32]:
     return packed
 
 
+def _runs(words: npt.NDArray[np.uint32]) -> _Runs:
+    """Consecutive equal words folded: fills and flat art shrink to a handful of runs, and a
+    page of anti-aliased text costs one comparison more."""
+    if len(words) == 0:
+        return _Runs(words, np.zeros(0, np.int64))
+    starts = np.flatnonzero(np.concatenate(([True], words[1:] != words[:-1])))
+    lengths = np.diff(np.append(starts, len(words))).astype(np.int64)
+    return _Runs(words[starts], lengths)
+
+
 def _split_neutral(pixels: Pixels) -> _Split:
     """White pixels (most of a page) are dropped first. Of the rest, channels within
     NEUTRAL_TOLERANCE levels of each other count as neutral: colour-managed renderers turn
     gray into RGB a level apart (Ghostscript renders 30 % gray as 76, 77, 76)."""
     count = pixels.shape[0] * pixels.shape[1] if pixels.ndim == 3 else 0
-    if count == 0:
-        return _Split(0, 0, np.zeros(0, np.uint32))
-    words = _words(pixels)
-    inked = words[(words & WHITE_RGB) != WHITE_RGB]
+    words = _words(pixels) if count else np.zeros(0, np.uint32)
+    runs = _runs(words[(words & WHITE_RGB) != WHITE_RGB])
     # The channels as byte columns of the words: numpy runs 8-bit element-wise operations
     # several times faster than 32-bit ones.
-    channels = inked.view(np.uint8).reshape(-1, 4)
+    channels = runs.words.view(np.uint8).reshape(-1, 4)
     r, g, b = channels[:, 0], channels[:, 1], channels[:, 2]
     high = np.maximum(np.maximum(r, g), b)
     low = np.minimum(np.minimum(r, g), b)
     coloured = (high - low) > NEUTRAL_TOLERANCE
     neutral = ~coloured
+    neutral_lengths = runs.lengths[neutral]
     # A neutral pixel's black is 255 minus its mid level.
-    mid_sum = (high[neutral].sum(dtype=np.int64) + low[neutral].sum(dtype=np.int64)) // 2
-    neutral_count = len(inked) - int(np.count_nonzero(coloured))
+    mid = (high[neutral].astype(np.int64) + low[neutral]) // 2
+    black = int((255 - mid) @ neutral_lengths)
     # White pixels have no darkness: the inked ones are all there is to sum.
-    sums = (int(channel.sum(dtype=np.int64)) for channel in (r, g, b))
-    luminance = sum(weight * total for weight, total in zip(LUMA, sums, strict=True))
-    darkness = 255.0 * len(inked) - luminance
-    return _Split(count, 255 * neutral_count - int(mid_sum), inked[coloured], darkness)
+    luminance = sum(w * t for w, t in zip(LUMA, runs.channel_sums(channels, 3), strict=True))
+    darkness = 255.0 * int(runs.lengths.sum()) - luminance
+    colour = _Runs(runs.words[coloured], runs.lengths[coloured])
+    return _Split(count, black, colour, darkness)
 
 
-def _mean_ink(split: _Split, colour_cmyk_sums: npt.NDArray[np.int64] | None) -> Ink:
+def _mean_ink(split: _Split, colour_cmyk_sums: list[int] | None) -> Ink:
     if split.count == 0:
         return Ink()
-    c, m, y, k = (0, 0, 0, 0) if colour_cmyk_sums is None else map(int, colour_cmyk_sums)
+    c, m, y, k = colour_cmyk_sums or (0, 0, 0, 0)
     scale = 255.0 * split.count
     return Ink(c / scale, m / scale, y / scale, (k + split.black) / scale)
 
@@ -192,7 +216,7 @@ class _RgbConversion:
         sums = self._colour_sums(split.colour) if len(split.colour) else None
         return _mean_ink(split, sums), split.mono_k
 
-    def _colour_sums(self, colour: npt.NDArray[np.uint32]) -> npt.NDArray[np.int64]:
+    def _colour_sums(self, colour: _Runs) -> list[int]:
         """C, M, Y and K summed over the coloured pixels, in levels."""
         raise NotImplementedError
 
@@ -202,10 +226,10 @@ class FastConversion(_RgbConversion):
 
     name = "fast"
 
-    def _colour_sums(self, colour: npt.NDArray[np.uint32]) -> npt.NDArray[np.int64]:
-        channels = colour.view(np.uint8).reshape(-1, 4)
-        inverse = [255 * len(colour) - int(channels[:, i].sum(dtype=np.int64)) for i in range(3)]
-        return np.array([*inverse, 0], dtype=np.int64)
+    def _colour_sums(self, colour: _Runs) -> list[int]:
+        pixels = int(colour.lengths.sum())
+        rgb = colour.channel_sums(colour.words.view(np.uint8).reshape(-1, 4), 3)
+        return [255 * pixels - total for total in rgb] + [0]
 
 
 class IccConversion(_RgbConversion):
@@ -229,20 +253,15 @@ class IccConversion(_RgbConversion):
             flags=ImageCms.Flags.BLACKPOINTCOMPENSATION,
         )
 
-    def _colour_sums(self, colour: npt.NDArray[np.uint32]) -> npt.NDArray[np.int64]:
-        # Fills and flat art repeat one colour along a row: convert each run once.
-        starts = np.flatnonzero(np.concatenate(([True], colour[1:] != colour[:-1])))
-        lengths = np.diff(np.append(starts, len(colour))).astype(np.int64)
-        values = colour[starts]
+    def _colour_sums(self, colour: _Runs) -> list[int]:
         # Pillow keeps RGB as four bytes a pixel too: the words go in as they are.
-        image = Image.frombytes("RGB", (len(values), 1), values.tobytes(), "raw", "RGBX")
+        image = Image.frombytes("RGB", (len(colour), 1), colour.words.tobytes(), "raw", "RGBX")
         out = Image.new("CMYK", image.size)
         # The core transform: ImageCms.applyTransform also copies the output profile into the
         # new image's info, a few milliseconds a call for nothing.
         self._transform.transform.apply(image.getim(), out.getim())
-        converted = np.frombuffer(out.tobytes(), dtype=np.uint32)
-        channels = converted.view(np.uint8).reshape(-1, 4)
-        return np.array([int(channels[:, i] @ lengths) for i in range(4)], np.int64)
+        converted = np.frombuffer(out.tobytes(), dtype=np.uint8).reshape(-1, 4)
+        return colour.channel_sums(converted, 4)
 
 
 class ProfileNotFound(RuntimeError):
