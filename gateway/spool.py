@@ -215,7 +215,7 @@ def sniff_format(head: bytes) -> str | None:
         return "image/urf"
     if head.startswith(b"\xff\xd8\xff"):
         return "image/jpeg"
-    if head.startswith(b"%!"):
+    if head.startswith(b"%!") or head.startswith(b"\x04%!"):  # DOS-style ^D before %!
         return "application/postscript"
     if head.startswith(b"\x89PNG"):
         return "image/png"

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO, cast
 
+from ..spool import sniff_format as sniff
 from . import AnalysisError, Page
 from .ink import InkConverter
 
@@ -29,21 +30,6 @@ RENDERED = frozenset({"application/pdf", "application/postscript"})
 SUPPORTED = tuple(MODULES)
 MAX_PAGES = 100_000
 COPY_CHUNK = 1 << 20
-
-
-def sniff(head: bytes) -> str | None:
-    """The MIME type a document's first bytes reveal."""
-    if head.startswith(b"%PDF"):
-        return "application/pdf"
-    if head.startswith(b"RaS2"):
-        return "image/pwg-raster"
-    if head.startswith(b"UNIRAST"):
-        return "image/urf"
-    if head.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
-    if head.startswith(b"%!") or head.startswith(b"\x04%!"):
-        return "application/postscript"
-    return None
 
 
 class _Inflating:

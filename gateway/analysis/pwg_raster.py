@@ -12,7 +12,16 @@ from typing import BinaryIO
 
 from . import AnalysisError, Page
 from .ink import InkConverter
-from .rle import CHANNELS, Geometry, Kind, Reader, geometry, measure_page
+from .rle import (
+    CHANNELS,
+    Geometry,
+    Kind,
+    Reader,
+    check_page_count,
+    geometry,
+    measure_page,
+    page_headers,
+)
 
 LABEL = "PWG raster"
 SYNC = b"RaS2"
@@ -53,25 +62,12 @@ def pages(stream: BinaryIO, ink: InkConverter) -> Iterator[Page]:
         raise AnalysisError(f"empty {LABEL}: no data")
     if sync != SYNC:
         raise AnalysisError(f"not a {LABEL}: starts with {sync!r}, not {SYNC!r}")
-    number = 0
-    declared = 0
-    while True:
-        header = reader.take(HEADER_SIZE)
-        if not header:
-            break
-        number += 1
-        if len(header) < HEADER_SIZE:
-            raise AnalysisError(
-                f"truncated {LABEL}: page {number} header ends after {len(header)} of "
-                f"{HEADER_SIZE} bytes"
-            )
-        geo, total = _parse(header, number)
+    pages = declared = 0
+    for pages, header in page_headers(reader, HEADER_SIZE):
+        geo, total = _parse(header, pages)
         declared = declared or total
-        yield measure_page(reader, geo, ink, number)
-    if number == 0:
-        raise AnalysisError(f"{LABEL} has no pages")
-    if number < declared:
-        raise AnalysisError(f"truncated {LABEL}: {number} of the {declared} pages announced")
+        yield measure_page(reader, geo, ink, pages)
+    check_page_count(LABEL, pages, declared)
 
 
 def _parse(header: bytes, number: int) -> tuple[Geometry, int]:

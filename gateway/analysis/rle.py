@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO, Literal
 
@@ -107,6 +108,27 @@ def geometry(
     if bytes_per_line != expected:
         raise bad(f"{bytes_per_line} bytes per line for {width} pixels of {bits * channels} bits")
     return Geometry(width, height, bits, kind, bytes_per_line, float(xdpi), float(ydpi))
+
+
+def page_headers(reader: Reader, size: int) -> Iterator[tuple[int, bytes]]:
+    """Each page's header and its number, until the stream ends between two pages."""
+    number = 0
+    while header := reader.take(size):
+        number += 1
+        if len(header) < size:
+            raise AnalysisError(
+                f"truncated {reader.label}: page {number} header ends after {len(header)} of "
+                f"{size} bytes"
+            )
+        yield number, header
+
+
+def check_page_count(label: str, pages: int, declared: int) -> None:
+    """A file must hold a page, and all the pages its header announced (0: not said)."""
+    if pages == 0:
+        raise AnalysisError(f"{label} has no pages")
+    if pages < declared:
+        raise AnalysisError(f"truncated {label}: {pages} of the {declared} pages announced")
 
 
 class Reader:

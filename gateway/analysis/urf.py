@@ -15,7 +15,16 @@ from typing import BinaryIO
 
 from . import AnalysisError, Page
 from .ink import InkConverter
-from .rle import CHANNELS, Geometry, Kind, Reader, geometry, measure_page
+from .rle import (
+    CHANNELS,
+    Geometry,
+    Kind,
+    Reader,
+    check_page_count,
+    geometry,
+    measure_page,
+    page_headers,
+)
 
 LABEL = "URF raster"
 MAGIC = b"UNIRAST\0"
@@ -44,22 +53,10 @@ def pages(stream: BinaryIO, ink: InkConverter) -> Iterator[Page]:
     if len(start) < len(MAGIC) + 4:
         raise AnalysisError(f"truncated {LABEL}: the file header is {len(start)} of 12 bytes")
     (declared,) = struct.unpack_from(">I", start, len(MAGIC))
-    number = 0
-    while True:
-        header = reader.take(HEADER_SIZE)
-        if not header:
-            break
-        number += 1
-        if len(header) < HEADER_SIZE:
-            raise AnalysisError(
-                f"truncated {LABEL}: page {number} header ends after {len(header)} of "
-                f"{HEADER_SIZE} bytes"
-            )
-        yield measure_page(reader, _parse(header, number), ink, number)
-    if number == 0:
-        raise AnalysisError(f"{LABEL} has no pages")
-    if number < declared:
-        raise AnalysisError(f"truncated {LABEL}: {number} of the {declared} pages announced")
+    pages = 0
+    for pages, header in page_headers(reader, HEADER_SIZE):
+        yield measure_page(reader, _parse(header, pages), ink, pages)
+    check_page_count(LABEL, pages, declared)
 
 
 def _parse(header: bytes, number: int) -> Geometry:
