@@ -1,11 +1,11 @@
-"""Run the three benchmarks of issue 2 one after the other and print a summary of the figures.
+"""Run the benchmarks one after the other and print a summary of the figures.
 
     .venv/bin/python bench/run_all.py [--profile] [--quick]
 
 Each benchmark runs as its own process (bench/gpa_rps.py, bench/intake.py,
-bench/big_document.py) with its own output; each writes its figures to bench/results/NAME.json,
-from which the summary at the end is made. --profile passes --profile on (an extra untimed
-py-spy run of printgate in each); --quick runs shorter versions (a smoke test: its figures are
+bench/big_document.py, bench/analysis.py) with its own output; each writes its figures to
+bench/results/NAME.json, from which the summary at the end is made. --profile passes --profile
+on to the first three (an extra untimed py-spy run of printgate in each); --quick runs shorter versions (a smoke test: its figures are
 not kept, bench/results/ is left alone).
 Exit status: non-zero if a benchmark failed to run (missing a target is not a failure).
 """
@@ -28,7 +28,11 @@ QUICK = {
     "gpa_rps": ["--duration", "3", "--warmup", "1"],
     "intake": ["--jobs", "300", "--warmup", "30", "--rounds", "1"],
     "big_document": ["--size-mib", "256"],
+    "analysis": ["--pages", "20", "--raster-pages", "4", "--rounds", "1"],
 }
+
+# The benchmarks that can run printgate under py-spy once more.
+PROFILED = ("gpa_rps", "intake", "big_document")
 
 
 def main() -> int:
@@ -42,11 +46,11 @@ def main() -> int:
         os.environ["PRINTGATE_BENCH_RESULTS"] = str(bl.RESULTS_DIR)
     failed = []
     started = time.monotonic()
-    for name in ("gpa_rps", "intake", "big_document"):
+    for name in QUICK:
         argv = [bl.PYTHON, str(bl.BENCH_DIR / f"{name}.py")]
         if args.quick:
             argv += QUICK[name]
-        if args.profile:
+        if args.profile and name in PROFILED:
             argv.append("--profile")
         print(f"\n===== {name}: {' '.join(argv[1:])}", flush=True)
         before = (
@@ -119,6 +123,21 @@ def summary() -> str:
         rows.append(
             ["  printgate RSS growth MiB", big["printgate"]["rss_growth_mib"], "", "", "", "< 50"]
         )
+    analysis = _load("analysis")
+    if analysis:
+        pdf = analysis["pdf"]
+        rows.append(
+            [
+                "PDF analysis s (warm worker)",
+                pdf["printgate_worker_s"],
+                "gs ink_cov",
+                pdf["ink_cov_s"],
+                f"{pdf['ratio_worker']:.2f}x",
+                ">= 2.00x",
+            ]
+        )
+        raster = analysis["pwg_raster"]
+        rows.append(["PWG raster 300 dpi pages/s", raster["pages_per_s"], "", "", "", "-"])
     return bl.table(["measure", "printgate", "peer", "peer value", "ratio", "target"], rows)
 
 
