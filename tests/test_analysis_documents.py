@@ -11,9 +11,11 @@ import subprocess
 import sys
 import zlib
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from gateway import cli
 from gateway.analysis import Page
 from gateway.analysis.document import analyze
 from gateway.analysis.figures import mean_ink
@@ -135,3 +137,30 @@ def test_analyze_command_refuses_what_it_cannot_read(tmp_path: Path) -> None:
     ]
     result = printgate("analyze", str(tmp_path / "absent.pdf"))
     assert result.returncode == 2 and "no such file" in result.stderr
+
+
+def analyze_command(path: Path, *args: str, capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
+    """`printgate analyze` run in this process (no interpreter start-up per document)."""
+    assert cli.main(["analyze", str(path), *args]) == 0
+    report: dict[str, Any] = json.loads(capsys.readouterr().out)
+    return report
+
+
+def test_analyze_command_on_the_whole_corpus(
+    corpus_docs: dict[str, corpus.CorpusDoc], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Acceptance: for every document, as PDF and as each raster made of it, the command's page
+    count is pdfinfo's (the rasters' own headers are checked in test_analysis_raster) and its
+    mean coverage is ink_cov's within the bound."""
+    for doc in corpus_docs.values():
+        reference = mean_ink(corpus.ink_cov(doc.pdf, doc.dpi))
+        pages = corpus.pdfinfo_pages(doc.pdf)
+        for path in (doc.pdf, *doc.rasters.values()):
+            if "black1" in path.name:
+                continue  # halftoned to one bit: its ink is the dots', compared in the raster tests
+            report = analyze_command(path, "--resolution", str(doc.dpi), capsys=capsys)
+            assert report["pages"] == pages, path.name
+            for channel in "cmyk":
+                assert report["coverage"][channel] == pytest.approx(
+                    getattr(reference, channel), abs=BOUND
+                ), f"{path.name} {channel}"

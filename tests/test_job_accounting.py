@@ -243,3 +243,19 @@ def test_a_charge_cut_short_by_a_stop_is_made_at_the_next_start(
     assert recorded(gateway, job_id)["charge"] is None
     gateway.start()
     assert settled(gateway, job_id, "charge")["charge"]["price"]["net"] == "12.48"
+
+
+def test_the_printer_models_conversion_is_the_one_used(gateway: Printgate, tmp_path: Path) -> None:
+    """The first test's model converts through ICC (no yellow in that blue); with "fast",
+    Ghostscript's plain complement, the blue fill (0.1, 0.4, 0.8) takes Y = 0.2."""
+    attributes = ipp(gateway.queue_uri("office"), Op.GET_PRINTER_ATTRIBUTES).group(Tag.PRINTER)
+    assert attributes is not None
+    model = (attributes.get("printer-make-and-model") or m.text("x", "")).text() or ""
+    body = rates(model, price_per_m2="1.00")
+    body["models"][model]["conversion"] = "fast"
+    import_rates(gateway, tmp_path, body)
+    pdf = text_and_photo_pdf(tmp_path / "job.pdf").read_bytes()
+    job = settled(gateway, submit(gateway, pdf, "application/pdf"), "analysis")
+    coverage = job["analysis"]["coverage"]  # the mean of the text page and the blue one
+    assert coverage["y"] == pytest.approx(0.1, abs=0.005)
+    assert coverage["c"] == pytest.approx(0.45, abs=0.005)
