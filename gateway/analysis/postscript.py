@@ -6,8 +6,10 @@ stdin by a thread while the pages are read back, so neither side waits for the w
 
 from __future__ import annotations
 
+import ctypes
 import resource
 import shutil
+import signal
 import subprocess
 import threading
 from collections.abc import Iterator
@@ -20,11 +22,16 @@ from . import AnalysisError, Page, pixels_to_mm
 from .ink import InkConverter
 
 GS_MEMORY_BYTES = 1 << 30
+PR_SET_PDEATHSIG = 1  # prctl(2): the signal a process gets when its parent dies
 FEED_CHUNK = 1 << 16
 
 
-def _limit_memory() -> None:
+def _confine() -> None:
+    """In the Ghostscript child before it runs: a memory limit, and death with its parent, so
+    that a worker ended for taking too long does not leave Ghostscript running."""
     resource.setrlimit(resource.RLIMIT_AS, (GS_MEMORY_BYTES, GS_MEMORY_BYTES))
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def _feed(stream: BinaryIO, pipe: IO[bytes]) -> None:
@@ -81,6 +88,8 @@ def pages(stream: BinaryIO, ink: InkConverter, dpi: float = 72.0) -> Iterator[Pa
         # document's own colours. No fill adjustment: Ghostscript otherwise widens each shape
         # by 0.3 pixel a side, adding half again to a thin line's ink at 72 dpi.
         "-dUseFastColor=true", "-sDEVICE=ppmraw", f"-r{dpi:g}", "-sOutputFile=-",
+        # The document's own prints and Ghostscript's messages must not mix into the pages.
+        "-sstdout=%stderr",
         "-c", "0 0 .setfilladjust2", "-f", "-_",
     ]  # fmt: skip
     process = subprocess.Popen(
@@ -88,7 +97,7 @@ def pages(stream: BinaryIO, ink: InkConverter, dpi: float = 72.0) -> Iterator[Pa
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        preexec_fn=_limit_memory,
+        preexec_fn=_confine,
     )
     assert process.stdin and process.stdout and process.stderr
     feeder = threading.Thread(target=_feed, args=(stream, process.stdin), daemon=True)
@@ -102,6 +111,7 @@ def pages(stream: BinaryIO, ink: InkConverter, dpi: float = 72.0) -> Iterator[Pa
         if process.wait() != 0:
             first = errors.splitlines()[0] if errors else f"exit status {process.returncode}"
             raise AnalysisError(f"Ghostscript cannot read the PostScript: {first}")
+
     finally:
         if process.poll() is None:
             process.kill()
