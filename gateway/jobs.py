@@ -121,6 +121,8 @@ class Job:
     comment: str = ""
     released_at: datetime | None = None
     instance: str = ""
+    meter_delta: int | None = None
+    meter_mismatch: bool = False
 
     @property
     def is_terminal(self) -> bool:

@@ -65,7 +65,7 @@ async def test_migrating_twice_changes_nothing(database_url: str) -> None:
     await migrate(engine)
     await migrate(engine)
     await engine.dispose()
-    assert await _version(database_url) == "0003"
+    assert await _version(database_url) == "0004"
 
 
 MIGRATE = """
@@ -98,4 +98,4 @@ async def test_gateways_starting_together_migrate_one_at_a_time(database_url: st
     ]
     results = [(await p.communicate())[1].decode() for p in processes]
     assert [p.returncode for p in processes] == [0, 0, 0], results
-    assert await _version(database_url) == "0003"
+    assert await _version(database_url) == "0004"
