@@ -10,6 +10,7 @@ from . import __version__
 from . import commands as store_commands
 from .commands import CommandError
 from .config import ConfigError, load
+from .snmp import cli as snmp_commands
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -32,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", parents=[common], help="run the gateway in the foreground")
     serve.set_defaults(func=_serve)
     store_commands.register(commands, common)
+    snmp_commands.register(commands, common)
     return parser
 
 

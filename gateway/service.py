@@ -35,12 +35,15 @@ from .identity.ldap import DirectorySettings, LdapDirectory
 from .identity.sql import SqlIdentity
 from .ipp_client import IppClient
 from .jobs import JobManager
+from .mail import Mailer
 from .operations import Gateway, Operations
 from .passwords import hash_password
 from .printer_attrs import QueueView
 from .printers import IppPrinter, PrinterBackend, PrinterState, load_cached, refresh
 from .release import ReleaseDesk
+from .scheduler import Recurring, Scheduler
 from .server import make_app
+from .snmp.service import Fleet, open_fleet
 from .spool import Spool
 from .tasks import TaskKeeper
 from .virtual_printer import FilePrinter
@@ -78,6 +81,7 @@ class Service:
     ready: bool = False
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
     directory: LdapDirectory | None = None
+    fleet: Fleet | None = None
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
@@ -101,6 +105,8 @@ class Service:
             await self.tasks.cancel_all()
             if self.directory is not None:
                 self.directory.close()
+            if self.fleet is not None:
+                self.fleet.close()
             await client.close()
             await store.close()
 
@@ -162,9 +168,20 @@ class Service:
         self.tasks.spawn(self._refresh_loop(printers), name="printer-refresh")
         self.tasks.spawn(desk.expire_loop(config.jobs.hold_expiry), name="hold-expiry")
         self.tasks.spawn(jobs.replay_loop(), name="journal-replay")
+        await self._start_recurring(store)
         self.ready = True
         self._banner()
         return runner
+
+    async def _start_recurring(self, store: Store) -> None:
+        """Fleet monitoring (when SNMP is configured) and the shared scheduler."""
+        recurring: list[Recurring] = []
+        self.fleet = await open_fleet(self.config, store, Mailer(self.config.mail))
+        if self.fleet is not None:
+            self.tasks.spawn(self.fleet.monitor.poll_loop(), name="snmp-poll")
+            recurring += self.fleet.recurring()
+        if recurring:
+            self.tasks.spawn(Scheduler(store, recurring).run(), name="scheduler")
 
     def _directory(self) -> LdapDirectory | None:
         if not self.config.directory:

@@ -100,8 +100,8 @@ def after_reading(
             )
     for episode in mine:
         if episode.kind in SUPPLY_KINDS:
-            supply = supplies.get(episode.subject)
-            if supply is not None and _supply_recovered(supply, limits):
+            now_supply = supplies.get(episode.subject)
+            if now_supply is not None and _supply_recovered(now_supply, limits):
                 closed.append(episode.id)
         elif episode.kind == ERROR and episode.subject not in reading.errors:
             closed.append(episode.id)

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from pyasn1.type import univ
 from pysnmp.hlapi.v3arch.asyncio import (
     CommunityData,
     ContextData,
@@ -36,7 +37,6 @@ from pysnmp.hlapi.v3arch.asyncio import (
     usmNoAuthProtocol,
     usmNoPrivProtocol,
 )
-from pyasn1.type import univ
 
 from .oids import Oid
 from .reading import Value
@@ -126,23 +126,23 @@ class SnmpClient:
     def close(self) -> None:
         self.engine.close_dispatcher()
 
-    async def _transport(self, target: Target, timeout: float | None) -> Any:
+    async def _transport(self, target: Target, wait: float | None) -> Any:
         try:
             return await UdpTransportTarget.create(
                 (target.host, target.port),
-                timeout=self.timeout if timeout is None else timeout,
+                timeout=self.timeout if wait is None else wait,
                 retries=self.retries,
             )
         except Exception as exc:  # pysnmp wraps resolver errors in its own type
             raise SnmpError(f"{target.host}: cannot resolve ({exc})") from exc
 
     async def get(
-        self, target: Target, wanted: Sequence[Oid], timeout: float | None = None
+        self, target: Target, wanted: Sequence[Oid], wait: float | None = None
     ) -> dict[Oid, Value]:
         """The values of these instances; ones the device does not have are left out."""
         if not wanted:
             return {}
-        transport = await self._transport(target, timeout)
+        transport = await self._transport(target, wait)
         result = await get_cmd(
             self.engine,
             target.credentials.auth_data(),
@@ -158,11 +158,11 @@ class SnmpClient:
         target: Target,
         columns: Iterable[Oid],
         scalars: Sequence[Oid] = (),
-        timeout: float | None = None,
+        wait: float | None = None,
     ) -> dict[Oid, Value]:
         """Walk the columns together, and GETNEXT each scalar prefix once (`sysDescr` gives
         sysDescr.0). Only values inside what was asked for are returned."""
-        transport = await self._transport(target, timeout)
+        transport = await self._transport(target, wait)
         found: dict[Oid, Value] = {}
         pending = {c: c for c in columns}  # column -> last OID seen in it
         first_round = True
@@ -195,6 +195,23 @@ class SnmpClient:
                 pending.pop(base, None)
             first_round = False
         return found
+
+    async def next(
+        self, target: Target, asked: Sequence[Oid], wait: float | None = None
+    ) -> list[tuple[Oid, Value | None]]:
+        """One GETNEXT of each OID, in one request: what follows each."""
+        transport = await self._transport(target, wait)
+        if target.credentials.version == "1":
+            return await self._next_v1(target, transport, list(asked))
+        result = await next_cmd(
+            self.engine,
+            target.credentials.auth_data(),
+            transport,
+            self._context,
+            *(ObjectType(ObjectIdentity(o)) for o in asked),
+            lookupMib=False,
+        )
+        return _varbinds(target, result)
 
     async def _next(
         self, target: Target, transport: Any, asked: list[Oid], non_repeaters: int

@@ -72,7 +72,7 @@ async def ensure_devices(store: Store, entries: Sequence[DeviceEntry]) -> list[S
 
 async def devices(store: Store) -> list[SnmpDeviceRow]:
     async def fn(session: AsyncSession) -> list[SnmpDeviceRow]:
-        return list((await session.scalars(select(SnmpDeviceRow).order_by(SnmpDeviceRow.id))))
+        return list(await session.scalars(select(SnmpDeviceRow).order_by(SnmpDeviceRow.id)))
 
     return await store.read(fn)
 
