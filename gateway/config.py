@@ -79,6 +79,7 @@ class SnmpAccess:
     auth_password: str = ""
     priv_protocol: str = ""
     priv_password: str = ""
+    context: str = ""
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ def _credentials(args: argparse.Namespace) -> Credentials:
             auth_password=args.auth_password,
             priv_protocol=args.priv_protocol,
             priv_password=args.priv_password,
+            context=args.context,
         )
     return Credentials(version=args.version, community=args.community)
 
@@ -190,6 +191,7 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
     one.add_argument("--auth-password", default="")
     one.add_argument("--priv-protocol", default="", type=str.upper, choices=SNMP_PRIV)
     one.add_argument("--priv-password", default="")
+    one.add_argument("--context", default="", help="SNMPv3 context name")
     one.add_argument("--json", action="store_true")
     one.set_defaults(func=poll, timeout=2.0)
 

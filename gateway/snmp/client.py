@@ -81,6 +81,7 @@ class Credentials:
     auth_password: str = ""
     priv_protocol: str = ""
     priv_password: str = ""
+    context: str = ""  # SNMPv3 context name (agents serving several devices tell them apart)
 
     def auth_data(self) -> Any:
         if self.version == "3":
@@ -123,6 +124,11 @@ class SnmpClient:
         self.engine = SnmpEngine()
         self._context = ContextData()
 
+    def _context_of(self, target: Target) -> Any:
+        if target.credentials.context:
+            return ContextData(contextName=target.credentials.context)
+        return self._context
+
     def close(self) -> None:
         self.engine.close_dispatcher()
 
@@ -147,7 +153,7 @@ class SnmpClient:
             self.engine,
             target.credentials.auth_data(),
             transport,
-            self._context,
+            self._context_of(target),
             *(ObjectType(ObjectIdentity(o)) for o in wanted),
             lookupMib=False,
         )
@@ -207,7 +213,7 @@ class SnmpClient:
             self.engine,
             target.credentials.auth_data(),
             transport,
-            self._context,
+            self._context_of(target),
             *(ObjectType(ObjectIdentity(o)) for o in asked),
             lookupMib=False,
         )
@@ -224,7 +230,7 @@ class SnmpClient:
             self.engine,
             auth,
             transport,
-            self._context,
+            self._context_of(target),
             non_repeaters,
             MAX_REPETITIONS,
             *objects,
@@ -243,7 +249,7 @@ class SnmpClient:
         while left:
             objects = [ObjectType(ObjectIdentity(asked[i])) for i in left]
             result = await next_cmd(
-                self.engine, auth, transport, self._context, *objects, lookupMib=False
+                self.engine, auth, transport, self._context_of(target), *objects, lookupMib=False
             )
             status, index = int(result[1] or 0), int(result[2] or 0)
             if status == 2 and 0 < index <= len(left):

@@ -31,6 +31,7 @@ def credentials_of(access: SnmpAccess) -> Credentials:
         auth_password=access.auth_password,
         priv_protocol=access.priv_protocol,
         priv_password=access.priv_password,
+        context=access.context,
     )
 
 
