@@ -216,8 +216,18 @@ class Snmpd:
         lines += [f"override {oid} {kind} {value}" for oid, kind, value in self.objects]
         conf.write_text("\n".join(lines) + "\n")
         self._proc = _Process(
-            [binary, "-f", "-Lf", str(self.base_dir / "snmpd.log"), "-C", "-c", str(conf),
-             "-p", str(self.base_dir / "snmpd.pid"), "--persistentDir=" + str(self.base_dir)],
+            [
+                binary,
+                "-f",
+                "-Lf",
+                str(self.base_dir / "snmpd.log"),
+                "-C",
+                "-c",
+                str(conf),
+                "-p",
+                str(self.base_dir / "snmpd.pid"),
+                "--persistentDir=" + str(self.base_dir),
+            ],
             self.base_dir / "snmpd.out",
             self.base_dir,
             {**os.environ, "SNMP_PERSISTENT_DIR": str(self.base_dir)},
@@ -268,14 +278,24 @@ class SmtpSink:
             return list(self.messages)
 
     def wait(self, count: int, timeout: float = 30.0) -> list[EmailMessage]:
-        return wait_for(lambda: len(self.received()) >= count and self.received(), timeout,
-                        0.1, f"{count} mails")
+        return wait_for(
+            lambda: len(self.received()) >= count and self.received(),
+            timeout,
+            0.1,
+            f"{count} mails",
+        )
 
 
 def free_tcp_port(host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
         return int(sock.getsockname()[1])
+
+
+def body(message: EmailMessage) -> str:
+    """The plain-text part of a message, with or without attachments."""
+    part = message.get_body(preferencelist=("plain",))
+    return str(part.get_content()) if part is not None else ""
 
 
 def attachments(message: EmailMessage) -> dict[str, bytes]:
@@ -285,5 +305,15 @@ def attachments(message: EmailMessage) -> dict[str, bytes]:
     }
 
 
-__all__ = ["HP_DEFAULTS", "SmtpSink", "SnmpSim", "Snmpd", "attachments", "find_binary",
-           "free_udp_port", "hp_printer", "snmp_answers"]
+__all__ = [
+    "HP_DEFAULTS",
+    "SmtpSink",
+    "SnmpSim",
+    "Snmpd",
+    "attachments",
+    "body",
+    "find_binary",
+    "free_udp_port",
+    "hp_printer",
+    "snmp_answers",
+]
