@@ -176,6 +176,8 @@ def jobs(args: argparse.Namespace) -> int:
                 else None,
                 "bytes": j.document_bytes,
                 "impressions": j.impressions,
+                "meter_delta": j.meter_delta,
+                "meter_mismatch": j.meter_mismatch,
             }
             for j in found
             if args.project is None or j.project == args.project

@@ -130,7 +130,9 @@ class Service:
         for printer in printers.values():
             load_cached(printer)
         await self._fetch_all(printers)
-        dispatcher = Dispatcher(config, jobs, printers, spool, self.tasks)
+        self.fleet = await open_fleet(config, store, Mailer(config.mail))
+        meter = self.fleet.meter() if self.fleet is not None else None
+        dispatcher = Dispatcher(config, jobs, printers, spool, self.tasks, meter)
         started = time.time()
         queues = {
             q.name: QueueView(
@@ -168,15 +170,14 @@ class Service:
         self.tasks.spawn(self._refresh_loop(printers), name="printer-refresh")
         self.tasks.spawn(desk.expire_loop(config.jobs.hold_expiry), name="hold-expiry")
         self.tasks.spawn(jobs.replay_loop(), name="journal-replay")
-        await self._start_recurring(store)
+        self._start_recurring(store)
         self.ready = True
         self._banner()
         return runner
 
-    async def _start_recurring(self, store: Store) -> None:
+    def _start_recurring(self, store: Store) -> None:
         """Fleet monitoring (when SNMP is configured) and the shared scheduler."""
         recurring: list[Recurring] = []
-        self.fleet = await open_fleet(self.config, store, Mailer(self.config.mail))
         if self.fleet is not None:
             self.tasks.spawn(self.fleet.monitor.poll_loop(), name="snmp-poll")
             recurring += self.fleet.recurring()

@@ -10,7 +10,8 @@ from ..config import Config
 from ..mail import Mailer
 from ..scheduler import Recurring
 from .client import SnmpClient
-from .monitor import FleetMonitor
+from .meter import SnmpMeter
+from .monitor import FleetMonitor, printer_target
 
 
 def configured(config: Config) -> bool:
@@ -37,6 +38,16 @@ class Fleet:
                 Recurring("meter-report", settings.report_schedule, self.monitor.send_report)
             )
         return tasks
+
+    def meter(self) -> SnmpMeter | None:
+        """The per-job meter check's reader, when it is on ([snmp] meter_check)."""
+        config = self.monitor.config
+        if not config.snmp.meter_check:
+            return None
+        targets = {
+            p.name: printer_target(p.uri, p.snmp) for p in config.printers if p.snmp is not None
+        }
+        return SnmpMeter(self.client, targets) if targets else None
 
     def close(self) -> None:
         self.client.close()
