@@ -196,12 +196,13 @@ class SnmpSim:
 
 @dataclass
 class Snmpd:
-    """net-snmp's snmpd answering from a pass-through-free static view: the same printer
-    objects, set with `override` directives (fast enough for load)."""
+    """net-snmp's snmpd answering on many endpoints with printer objects set by `override`
+    directives: fast enough to be the load for the poll benchmark."""
 
     base_dir: Path
     endpoints: list[str]  # "127.0.0.x:port"
     objects: list[tuple[str, str, str]]  # (oid, type, value) for `override`
+    sys_object_id: str = ""
     _proc: _Process | None = field(default=None, repr=False)
 
     def start(self, timeout: float = 30.0) -> Snmpd:
@@ -210,9 +211,11 @@ class Snmpd:
         conf = self.base_dir / "snmpd.conf"
         lines = [
             "rocommunity public",
-            f"agentAddress {','.join('udp:' + e for e in self.endpoints)}",
             "dontLogTCPWrappersConnects yes",
+            "sysLocation Bench room",
         ]
+        if self.sys_object_id:
+            lines.append(f"sysObjectID {self.sys_object_id}")
         lines += [f"override {oid} {kind} {value}" for oid, kind, value in self.objects]
         conf.write_text("\n".join(lines) + "\n")
         self._proc = _Process(
@@ -227,13 +230,24 @@ class Snmpd:
                 "-p",
                 str(self.base_dir / "snmpd.pid"),
                 "--persistentDir=" + str(self.base_dir),
+                # No SMUX (port 199 may be another snmpd's), no host modules that scan the
+                # machine (they would make every walk of hrDeviceTable differ in cost).
+                "-I",
+                "-smux,hr_device,hr_disk,hr_network,hr_swrun,hr_filesys,hr_storage",
+                # The endpoints on the command line: a config line is too short for hundreds.
+                ",".join("udp:" + e for e in self.endpoints),
             ],
             self.base_dir / "snmpd.out",
             self.base_dir,
-            {**os.environ, "SNMP_PERSISTENT_DIR": str(self.base_dir)},
+            {**os.environ, "SNMP_PERSISTENT_DIR": str(self.base_dir), "MIBS": ""},
         )
         host, port = self.endpoints[-1].rsplit(":", 1)
-        wait_for(lambda: snmp_answers(host, int(port)), timeout, 0.1, "snmpd answering")
+        try:
+            wait_for(lambda: snmp_answers(host, int(port)), timeout, 0.1, "snmpd answering")
+        except TimeoutError as exc:
+            self.stop()
+            log = self.base_dir / "snmpd.log"
+            raise PeerError(f"snmpd did not start: {log.read_text()[-2000:]}") from exc
         return self
 
     def stop(self) -> None:

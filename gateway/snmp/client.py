@@ -7,23 +7,21 @@ whole printer is read in two or three round trips.
 
 from __future__ import annotations
 
+import asyncio
+import ipaddress
 import socket
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from pyasn1.type import univ
+from pysnmp.entity.rfc3413 import cmdgen
 from pysnmp.hlapi.v3arch.asyncio import (
     CommunityData,
     ContextData,
-    ObjectIdentity,
-    ObjectType,
     SnmpEngine,
     UdpTransportTarget,
     UsmUserData,
-    bulk_cmd,
-    get_cmd,
-    next_cmd,
     usmAesCfb128Protocol,
     usmAesCfb192Protocol,
     usmAesCfb256Protocol,
@@ -37,9 +35,13 @@ from pysnmp.hlapi.v3arch.asyncio import (
     usmNoAuthProtocol,
     usmNoPrivProtocol,
 )
+from pysnmp.hlapi.v3arch.asyncio.lcd import CommandGeneratorLcdConfigurator
+from pysnmp.proto.rfc1902 import Null, ObjectName
 
+from . import ber
 from .oids import Oid
 from .reading import Value
+from .udp import Timeout, UdpManager
 
 VERSIONS = ("1", "2c", "3")
 AUTH_PROTOCOLS = {
@@ -62,6 +64,13 @@ PRIV_PROTOCOLS = {
 # answer fits one unfragmented datagram on most agents.
 MAX_REPETITIONS = 12
 MAX_ROUNDS = 40  # a broken agent that never ends a column must not keep us forever
+# Variables per GET: agents commonly answer up to 64 (snmpsim's limit) before tooBig.
+MAX_VARBINDS = 60
+_LCD = CommandGeneratorLcdConfigurator()
+_GET = cmdgen.GetCommandGenerator()
+_NEXT = cmdgen.NextCommandGeneratorSingleRun()
+_BULK = cmdgen.BulkCommandGeneratorSingleRun()
+_NULL = Null("")
 
 
 class SnmpError(Exception):
@@ -121,7 +130,8 @@ class SnmpClient:
     def __init__(self, timeout: float = 2.0, retries: int = 1):
         self.timeout = timeout
         self.retries = retries
-        self.engine = SnmpEngine()
+        self.engine = SnmpEngine()  # for SNMPv3
+        self.udp = UdpManager()  # for SNMPv1 / v2c
         self._context = ContextData()
 
     def _context_of(self, target: Target) -> Any:
@@ -130,9 +140,15 @@ class SnmpClient:
         return self._context
 
     def close(self) -> None:
+        self.udp.close()
         self.engine.close_dispatcher()
 
     async def _transport(self, target: Target, wait: float | None) -> Any:
+        """Where and how long to ask: for v1/v2c an _Endpoint for our own socket, for v3
+        pysnmp's transport target."""
+        timeout = self.timeout if wait is None else wait
+        if target.credentials.version != "3":
+            return _Endpoint(await _resolve(target), timeout)
         try:
             return await UdpTransportTarget.create(
                 (target.host, target.port),
@@ -142,22 +158,125 @@ class SnmpClient:
         except Exception as exc:  # pysnmp wraps resolver errors in its own type
             raise SnmpError(f"{target.host}: cannot resolve ({exc})") from exc
 
+    async def _request(
+        self,
+        target: Target,
+        transport: Any,
+        kind: str,
+        asked: Sequence[Oid],
+        non_repeaters: int = 0,
+        max_repetitions: int = 0,
+    ) -> tuple[int, int, list[tuple[Oid, Value | None]]]:
+        """One GET, GETNEXT or GETBULK: (error status, error index, varbinds).
+
+        v1/v2c go through the BER codec and our socket; v3 through pysnmp's engine, below its
+        high-level API, which would resolve every OID through its MIB tree (most of the CPU of
+        a poll): the OIDs here are numeric already."""
+        if isinstance(transport, _Endpoint):
+            return await self._community_request(
+                target, transport, kind, asked, non_repeaters, max_repetitions
+            )
+        context = self._context_of(target)
+        address, _params = _LCD.configure(
+            self.engine, target.credentials.auth_data(), transport, context.contextName
+        )
+        future: asyncio.Future[tuple[Any, Any, Any, Any]] = (
+            asyncio.get_running_loop().create_future()
+        )
+
+        def done(
+            _engine: Any,
+            _handle: Any,
+            indication: Any,
+            status: Any,
+            index: Any,
+            binds: Any,
+            _c: Any,
+        ) -> None:
+            if not future.done():
+                future.set_result((indication, status, index, binds))
+
+        varbinds = [(ObjectName(o), _NULL) for o in asked]
+        engine_id, name = context.contextEngineId, context.contextName
+        if kind == "bulk":
+            _BULK.send_varbinds(
+                self.engine,
+                address,
+                engine_id,
+                name,
+                non_repeaters,
+                max_repetitions,
+                varbinds,
+                done,
+            )
+        else:
+            generator = _GET if kind == "get" else _NEXT
+            generator.send_varbinds(self.engine, address, engine_id, name, varbinds, done)
+        indication, status, index, binds = await future
+        if indication:
+            message = str(indication)
+            if "timeout" in message.lower():
+                raise SnmpTimeout(f"{target.address}: no answer")
+            raise SnmpError(f"{target.address}: {message}")
+        status, index = int(status or 0), int(index or 0)
+        if status and status != 2:  # noSuchName is the caller's to handle (SNMPv1)
+            raise SnmpError(f"{target.address}: error status {status} at {index}")
+        return status, index, [(tuple(oid), _python(value)) for oid, value in binds]
+
+    async def _community_request(
+        self,
+        target: Target,
+        endpoint: _Endpoint,
+        kind: str,
+        asked: Sequence[Oid],
+        non_repeaters: int,
+        max_repetitions: int,
+    ) -> tuple[int, int, list[tuple[Oid, Value | None]]]:
+        request_id = self.udp.next_id()
+        pdu = {"get": ber.GET, "next": ber.GETNEXT, "bulk": ber.GETBULK}[kind]
+        message = ber.encode_request(
+            target.credentials.version,
+            target.credentials.community,
+            pdu,
+            request_id,
+            list(asked),
+            non_repeaters,
+            max_repetitions,
+        )
+        try:
+            response = await self.udp.request(
+                endpoint.address, request_id, message, endpoint.timeout, self.retries
+            )
+        except Timeout as exc:
+            raise SnmpTimeout(f"{target.address}: no answer") from exc
+        status, index = response.error_status, response.error_index
+        if status and status != 2:  # noSuchName is the caller's to handle (SNMPv1)
+            raise SnmpError(f"{target.address}: error status {status} at {index}")
+        return status, index, response.varbinds
+
     async def get(
         self, target: Target, wanted: Sequence[Oid], wait: float | None = None
     ) -> dict[Oid, Value]:
-        """The values of these instances; ones the device does not have are left out."""
+        """The values of these instances; ones the device does not have are left out. Asked
+        in PDUs of at most MAX_VARBINDS, all at once."""
         if not wanted:
             return {}
         transport = await self._transport(target, wait)
-        result = await get_cmd(
-            self.engine,
-            target.credentials.auth_data(),
-            transport,
-            self._context_of(target),
-            *(ObjectType(ObjectIdentity(o)) for o in wanted),
-            lookupMib=False,
-        )
-        return {oid: value for oid, value in _varbinds(target, result) if value is not None}
+        chunks = [wanted[i : i + MAX_VARBINDS] for i in range(0, len(wanted), MAX_VARBINDS)]
+        found: dict[Oid, Value] = {}
+        for answer in await asyncio.gather(*(self._get(target, transport, c) for c in chunks)):
+            found.update(answer)
+        return found
+
+    async def _get(self, target: Target, transport: Any, wanted: Sequence[Oid]) -> dict[Oid, Value]:
+        left = list(wanted)
+        while left:
+            status, index, binds = await self._request(target, transport, "get", left)
+            if status == 2 and 0 < index <= len(left):  # v1: drop the missing one, ask again
+                left.pop(index - 1)
+                continue
+            return {oid: value for oid, value in binds if value is not None}
+        return {}
 
     async def walk(
         self,
@@ -165,6 +284,7 @@ class SnmpClient:
         columns: Iterable[Oid],
         scalars: Sequence[Oid] = (),
         wait: float | None = None,
+        repetitions: int = MAX_REPETITIONS,
     ) -> dict[Oid, Value]:
         """Walk the columns together, and GETNEXT each scalar prefix once (`sysDescr` gives
         sysDescr.0). Only values inside what was asked for are returned."""
@@ -178,7 +298,11 @@ class SnmpClient:
             if not asked and not walking:
                 break
             varbinds = await self._next(
-                target, transport, [*asked, *(pending[c] for c in walking)], len(asked)
+                target,
+                transport,
+                [*asked, *(pending[c] for c in walking)],
+                len(asked),
+                repetitions,
             )
             for (oid, value), prefix in zip(varbinds, asked, strict=False):
                 if value is not None and oid[: len(prefix)] == prefix:
@@ -207,71 +331,42 @@ class SnmpClient:
     ) -> list[tuple[Oid, Value | None]]:
         """One GETNEXT of each OID, in one request: what follows each."""
         transport = await self._transport(target, wait)
-        if target.credentials.version == "1":
-            return await self._next_v1(target, transport, list(asked))
-        result = await next_cmd(
-            self.engine,
-            target.credentials.auth_data(),
-            transport,
-            self._context_of(target),
-            *(ObjectType(ObjectIdentity(o)) for o in asked),
-            lookupMib=False,
-        )
-        return _varbinds(target, result)
+        return await self._next_v1(target, transport, list(asked))
 
     async def _next(
-        self, target: Target, transport: Any, asked: list[Oid], non_repeaters: int
+        self,
+        target: Target,
+        transport: Any,
+        asked: list[Oid],
+        non_repeaters: int,
+        repetitions: int,
     ) -> list[tuple[Oid, Value | None]]:
-        objects = [ObjectType(ObjectIdentity(o)) for o in asked]
-        auth = target.credentials.auth_data()
         if target.credentials.version == "1":
             return await self._next_v1(target, transport, asked)
-        result = await bulk_cmd(
-            self.engine,
-            auth,
-            transport,
-            self._context_of(target),
-            non_repeaters,
-            MAX_REPETITIONS,
-            *objects,
-            lookupMib=False,
+        _status, _index, binds = await self._request(
+            target, transport, "bulk", asked, non_repeaters, repetitions
         )
-        return _varbinds(target, result)
+        return binds
 
     async def _next_v1(
         self, target: Target, transport: Any, asked: list[Oid]
     ) -> list[tuple[Oid, Value | None]]:
-        """v1 has no GETBULK, and answers a whole GETNEXT with noSuchName when one of its
-        variables has nothing after it: that one ends (None) and the rest is asked again."""
+        """GETNEXT. SNMPv1 answers a whole GETNEXT with noSuchName when one of its variables
+        has nothing after it: that one ends (None) and the rest is asked again."""
         answers: dict[int, tuple[Oid, Value | None]] = {}
         left = list(range(len(asked)))
-        auth = target.credentials.auth_data()
         while left:
-            objects = [ObjectType(ObjectIdentity(asked[i])) for i in left]
-            result = await next_cmd(
-                self.engine, auth, transport, self._context_of(target), *objects, lookupMib=False
+            status, index, binds = await self._request(
+                target, transport, "next", [asked[i] for i in left]
             )
-            status, index = int(result[1] or 0), int(result[2] or 0)
             if status == 2 and 0 < index <= len(left):
                 gone = left.pop(index - 1)
                 answers[gone] = (asked[gone], None)
                 continue
-            for i, pair in zip(left, _varbinds(target, result), strict=False):
+            for i, pair in zip(left, binds, strict=False):
                 answers[i] = pair
             break
         return [answers.get(i, (o, None)) for i, o in enumerate(asked)]
-
-
-def _varbinds(target: Target, result: Any) -> list[tuple[Oid, Value | None]]:
-    error_indication, error_status, error_index, varbinds = result
-    if error_indication:
-        message = str(error_indication)
-        if "timeout" in message.lower():
-            raise SnmpTimeout(f"{target.address}: no answer")
-        raise SnmpError(f"{target.address}: {message}")
-    if error_status and int(error_status) != 2:  # noSuchName is handled by the caller
-        raise SnmpError(f"{target.address}: {error_status.prettyPrint()} at {error_index}")
-    return [(tuple(name), _python(value)) for name, value in varbinds]
 
 
 def _python(value: Any) -> Value | None:
@@ -286,6 +381,28 @@ def _python(value: Any) -> Value | None:
     if isinstance(value, univ.Integer):
         return int(value)
     return None
+
+
+@dataclass(frozen=True)
+class _Endpoint:
+    address: tuple[str, int]
+    timeout: float
+
+
+async def _resolve(target: Target) -> tuple[str, int]:
+    try:
+        ipaddress.IPv4Address(target.host)
+        return target.host, target.port
+    except ValueError:
+        pass
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(
+            target.host, target.port, family=socket.AF_INET, type=socket.SOCK_DGRAM
+        )
+    except OSError as exc:
+        raise SnmpError(f"{target.host}: cannot resolve ({exc})") from exc
+    host, port = infos[0][4][:2]
+    return str(host), int(port)
 
 
 def resolve(host: str) -> str:

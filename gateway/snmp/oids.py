@@ -60,7 +60,24 @@ IC_IMPRESSION_COLOR = oid("1.3.6.1.4.1.2699.1.3.1.8.1.1.7")
 IC_WORK_TOTALS = 3  # IcWorkTypeTC workTotals
 IC_LIFETIME = 3  # IcPersistenceTC lifetime
 
-# The columns one poll walks, all in the same GETBULK rounds.
+# The tables one poll reads: (key column, other columns). The key columns of all tables are
+# walked together (GETBULK); the other columns are then read with GET at the rows the keys
+# showed, so no answer carries the rows past a column's end that a walk of every column
+# would bring back. hrPrinterTable is indexed by hrDeviceIndex: its rows also say which
+# hrDeviceDescr is the printer's.
+POLL_TABLES: tuple[tuple[Oid, tuple[Oid, ...]], ...] = (
+    (HR_PRINTER_STATUS, (HR_PRINTER_ERRORS, HR_DEVICE_DESCR)),
+    (PRT_GENERAL_SERIAL, ()),
+    (PRT_MARKER_LIFE_COUNT, (PRT_MARKER_UNIT,)),
+    (
+        PRT_SUPPLY_DESCR,
+        (PRT_SUPPLY_CLASS, PRT_SUPPLY_TYPE, PRT_SUPPLY_UNIT, PRT_SUPPLY_MAX, PRT_SUPPLY_LEVEL),
+    ),
+    (PRT_ALERT_CODE, (PRT_ALERT_SEVERITY, PRT_ALERT_GROUP, PRT_ALERT_DESCR)),
+    (IC_IMPRESSION_TOTAL, (IC_IMPRESSION_MONO, IC_IMPRESSION_COLOR)),
+)
+
+# Every column a reading may hold (a walk of all of them reads a device the slow way).
 COLUMNS = (
     HR_DEVICE_TYPE,
     HR_DEVICE_DESCR,

@@ -14,15 +14,25 @@ from .reading import DeviceReading
 T = TypeVar("T")
 
 
+# Rows per table in one GETBULK round: a printer's supplies fit; a longer table takes
+# another round for that column alone.
+KEY_REPETITIONS = 8
+
+
 async def read_device(client: SnmpClient, target: Target) -> DeviceReading:
-    """Everything printgate reads from one device; SnmpError if it does not answer."""
-    values = await client.walk(target, oids.COLUMNS, oids.SYSTEM)
+    """Everything printgate reads from one device, in two round trips for most printers;
+    SnmpError if it does not answer."""
+    keys = [key for key, _others in oids.POLL_TABLES]
+    values = await client.walk(target, keys, oids.SYSTEM, repetitions=KEY_REPETITIONS)
     if not values:
         raise SnmpError(f"{target.address}: answered with nothing")
     enterprise = oids.vendor_of(reading.text(reading.first(values, oids.SYS_OBJECT_ID)))
-    extra = [c.oid for c in oids.vendor_counters(enterprise)]
-    if extra:
-        values = {**values, **await client.get(target, extra)}
+    wanted = [c.oid for c in oids.vendor_counters(enterprise)]
+    for key, others in oids.POLL_TABLES:
+        for index in reading.column(values, key):
+            wanted += [(*column, *index) for column in others]
+    if wanted:
+        values = {**values, **await client.get(target, wanted)}
     if enterprise == oids.RICOH_ENTERPRISE:
         ricoh = (oids.RICOH_COUNTER_TYPE, oids.RICOH_COUNTER_VALUE)
         values = {**values, **await client.walk(target, ricoh)}
