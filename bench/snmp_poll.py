@@ -27,7 +27,6 @@ import os
 import resource
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -103,11 +102,17 @@ def start_agents(base: Path, endpoints: list[str], agents: int) -> list[Snmpd]:
 # --- printgate, in a child process ----------------------------------------------------------
 
 
-async def _poll(endpoints: list[str], concurrency: int, timeout: float) -> dict[str, object]:
+async def _poll(
+    endpoints: list[str], concurrency: int, wait: float, rcvbuf: int = -1
+) -> dict[str, object]:
+    from gateway.snmp import udp
     from gateway.snmp.client import SnmpClient, SnmpError, Target, split_host_port
     from gateway.snmp.poller import bounded, read_device
 
-    client = SnmpClient(timeout, 1)
+    if rcvbuf >= 0:
+        udp.RECEIVE_BUFFER = rcvbuf
+
+    client = SnmpClient(wait, 1)
     failed: list[str] = []
     complete = 0
 
@@ -125,24 +130,28 @@ async def _poll(endpoints: list[str], concurrency: int, timeout: float) -> dict[
     started = time.perf_counter()
     await bounded(endpoints, concurrency, one)
     wall = time.perf_counter() - started
+    buffer = client.udp.receive_buffer
     client.close()
     return {
         "wall": wall,
         "failed": len(failed),
         "complete": complete,
         "errors": sorted(set(failed))[:3],
+        "rcvbuf_bytes": buffer,
     }
 
 
 def child(args: argparse.Namespace) -> int:
     endpoints = Path(args.child).read_text().split()
-    result = asyncio.run(_poll(endpoints, args.concurrency, args.timeout))
+    result = asyncio.run(_poll(endpoints, args.concurrency, args.timeout, args.rcvbuf))
     result["rss_kib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(json.dumps(result))
     return 0
 
 
-def run_printgate(endpoints_file: Path, concurrency: int, timeout: float) -> dict[str, object]:
+def run_printgate(
+    endpoints_file: Path, concurrency: int, timeout: float, rcvbuf: int = -1
+) -> dict[str, object]:
     before = rcvbuf_errors()
     out = subprocess.run(
         [
@@ -154,6 +163,8 @@ def run_printgate(endpoints_file: Path, concurrency: int, timeout: float) -> dic
             str(concurrency),
             "--timeout",
             str(timeout),
+            "--rcvbuf",
+            str(rcvbuf),
         ],
         capture_output=True,
         text=True,
@@ -199,6 +210,7 @@ def main() -> int:
         "--sweep", default="", help="other concurrencies for printgate, e.g. 100,200,400"
     )
     parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--rcvbuf", type=int, default=-1, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         return child(args)
@@ -216,53 +228,42 @@ def main() -> int:
             run_netsnmp(endpoints[:100], args.concurrency, args.timeout)
             ours = run_printgate(endpoints_file, args.concurrency, args.timeout)
             theirs = run_netsnmp(endpoints, args.concurrency, args.timeout)
+            # The sweep runs each concurrency twice: with the receive buffer printgate asks
+            # for, and with the kernel's default one (rcvbuf 0), to show where answers are
+            # dropped for want of room and devices falsely time out.
             sweep = [
-                (c, run_printgate(endpoints_file, c, args.timeout))
+                (c, buf, run_printgate(endpoints_file, c, args.timeout, buf))
                 for c in (int(x) for x in args.sweep.split(",") if x)
+                for buf in (-1, 0)
             ]
         finally:
             for agent in agents:
                 agent.stop()
     n = args.devices
-    rows = [
-        [
-            "printgate",
-            args.concurrency,
-            ours["wall"],
-            n / float(ours["wall"]),
-            ours["failed"],
-            ours["rcvbuf_errors"],
-            int(ours["rss_kib"]) / 1024,
-        ],
-        [
-            "net-snmp (xargs -P)",
-            args.concurrency,
-            theirs["wall"],
-            n / float(theirs["wall"]),
-            theirs["failed"],
-            theirs["rcvbuf_errors"],
-            "-",
-        ],
-    ]
-    rows += [
-        [
-            f"printgate sweep",
-            c,
+
+    def line(name: str, concurrency: int, r: dict[str, object], mine: bool) -> list[object]:
+        return [
+            name,
+            concurrency,
             r["wall"],
-            n / float(r["wall"]),
+            n / float(r["wall"]),  # type: ignore[arg-type]
             r["failed"],
             r["rcvbuf_errors"],
-            int(r["rss_kib"]) / 1024,
+            int(r["rss_kib"]) / 1024 if mine else "-",  # type: ignore[call-overload]
+            int(r["rcvbuf_bytes"]) // 1024 if mine else "-",  # type: ignore[call-overload]
         ]
-        for c, r in sweep
+
+    rows = [
+        line("printgate", args.concurrency, ours, True),
+        line("net-snmp (xargs -P)", args.concurrency, theirs, False),
     ]
-    print(
-        bl.table(
-            ["client", "in flight", "wall s", "devices/s", "timeouts", "rcvbuf drops", "RSS MiB"],
-            rows,
-        )
-    )
-    ratio = float(theirs["wall"]) / float(ours["wall"])
+    rows += [
+        line("printgate" + (" (default buffer)" if buf == 0 else ""), c, r, True)
+        for c, buf, r in sweep
+    ]
+    headers = ["client", "in flight", "wall s", "devices/s", "timeouts", "rcvbuf drops"]
+    print(bl.table([*headers, "RSS MiB", "buffer KiB"], rows))
+    ratio = float(theirs["wall"]) / float(ours["wall"])  # type: ignore[arg-type]
     print(f"\nratio printgate / net-snmp (devices per second): {ratio:.2f}x")
     print(f"complete readings (4 supplies, total, colour): {ours['complete']} of {n}")
     bl.save_result(
@@ -273,7 +274,7 @@ def main() -> int:
             "printgate": ours,
             "netsnmp": theirs,
             "ratio": ratio,
-            "sweep": {str(c): r for c, r in sweep},
+            "sweep": [{"concurrency": c, "default_buffer": b == 0, **r} for c, b, r in sweep],
         },
     )
     return 0

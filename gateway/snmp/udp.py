@@ -18,7 +18,7 @@ from typing import Any
 from . import ber
 
 log = logging.getLogger(__name__)
-RECEIVE_BUFFER = 8 << 20  # asked for; the kernel caps it at net.core.rmem_max
+RECEIVE_BUFFER = 8 << 20  # asked for; the kernel caps it at net.core.rmem_max (0: default)
 
 
 class Timeout(Exception):
@@ -48,7 +48,8 @@ class UdpManager:
     async def _open(self) -> asyncio.DatagramTransport:
         if self._transport is None:
             sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER)
+            if RECEIVE_BUFFER > 0:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER)
             self.receive_buffer = sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
             sock.bind(("0.0.0.0", 0))
             sock.setblocking(False)
