@@ -8,18 +8,22 @@ import asyncio
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..commands import CommandError, run
 from ..config import SNMP_AUTH, SNMP_PRIV, load
-from ..mail import Mailer, MailError
-from . import discovery, records, report
-from .client import Credentials, SnmpClient, SnmpError, Target, split_host_port
-from .monitor import FleetMonitor
-from .poller import read_device
+
+if TYPE_CHECKING:
+    from . import discovery
+    from .client import Credentials
+
+# The SNMP, report and mail modules are imported by the commands that use them: pysnmp and
+# openpyxl (with numpy) would add most of a second to every other printgate command.
 
 
 def _credentials(args: argparse.Namespace) -> Credentials:
+    from .client import Credentials
+
     if args.v3:
         if not args.user:
             raise CommandError("--v3 needs --user")
@@ -38,6 +42,9 @@ def _credentials(args: argparse.Namespace) -> Credentials:
 
 
 def poll(args: argparse.Namespace) -> int:
+    from .client import SnmpClient, SnmpError, Target, split_host_port
+    from .poller import read_device
+
     host, port = split_host_port(args.target, args.port)
     target = Target(host, port, _credentials(args))
 
@@ -64,6 +71,9 @@ def poll(args: argparse.Namespace) -> int:
 
 
 def discover(args: argparse.Namespace) -> int:
+    from . import discovery, records
+    from .client import Credentials, SnmpClient
+
     try:
         discovery.hosts(args.cidr)
     except ValueError as exc:
@@ -112,6 +122,9 @@ def _found_json(found: discovery.Found) -> dict[str, Any]:
 
 def add(args: argparse.Namespace) -> int:
     """Manual add by host name or address."""
+    from . import records
+    from .client import split_host_port
+
     config = load(args.config)
     host, port = split_host_port(args.target, config.snmp.port)
 
@@ -125,6 +138,8 @@ def add(args: argparse.Namespace) -> int:
 
 
 def devices(args: argparse.Namespace) -> int:
+    from . import report
+
     config = load(args.config)
 
     async def action(store: Any) -> list[dict[str, Any]]:
@@ -137,6 +152,11 @@ def devices(args: argparse.Namespace) -> int:
 
 
 def report_command(args: argparse.Namespace) -> int:
+    from ..mail import Mailer
+    from . import report
+    from .client import SnmpClient
+    from .monitor import FleetMonitor
+
     config = load(args.config)
 
     async def action(store: Any) -> bytes:
@@ -163,6 +183,8 @@ def report_command(args: argparse.Namespace) -> int:
 
 
 def mail_test(args: argparse.Namespace) -> int:
+    from ..mail import Mailer, MailError
+
     mailer = Mailer(load(args.config).mail)
     try:
         asyncio.run(mailer.test(args.to))

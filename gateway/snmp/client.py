@@ -1,8 +1,9 @@
-"""SNMP requests over one pysnmp engine (v1, v2c, v3 with auth/priv).
+"""SNMP requests: v1 and v2c through a BER codec (ber.py) and one UDP socket (udp.py), v3
+through one pysnmp engine (v3.py, loaded on first use).
 
-One engine serves every request: an engine per device would cost a socket and its own state
-each. Tables are walked many columns at a time, one GETBULK (GETNEXT for v1) per round, so a
-whole printer is read in two or three round trips.
+One socket, and one engine, serve every request: one per device would cost a socket and its
+own state each. Tables are walked many columns at a time, one GETBULK (GETNEXT for v1) per
+round, so a whole printer is read in two round trips.
 """
 
 from __future__ import annotations
@@ -12,65 +13,23 @@ import ipaddress
 import socket
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
-
-from pyasn1.type import univ
-from pysnmp.entity.rfc3413 import cmdgen
-from pysnmp.hlapi.v3arch.asyncio import (
-    CommunityData,
-    ContextData,
-    SnmpEngine,
-    UdpTransportTarget,
-    UsmUserData,
-    usmAesCfb128Protocol,
-    usmAesCfb192Protocol,
-    usmAesCfb256Protocol,
-    usmDESPrivProtocol,
-    usmHMAC128SHA224AuthProtocol,
-    usmHMAC192SHA256AuthProtocol,
-    usmHMAC256SHA384AuthProtocol,
-    usmHMAC384SHA512AuthProtocol,
-    usmHMACMD5AuthProtocol,
-    usmHMACSHAAuthProtocol,
-    usmNoAuthProtocol,
-    usmNoPrivProtocol,
-)
-from pysnmp.hlapi.v3arch.asyncio.lcd import CommandGeneratorLcdConfigurator
-from pysnmp.proto.rfc1902 import Null, ObjectName
+from typing import TYPE_CHECKING, Any
 
 from . import ber
 from .oids import Oid
 from .reading import Value
 from .udp import Timeout, UdpManager
 
+if TYPE_CHECKING:
+    from .v3 import V3Engine
+
 VERSIONS = ("1", "2c", "3")
-AUTH_PROTOCOLS = {
-    "": usmNoAuthProtocol,
-    "MD5": usmHMACMD5AuthProtocol,
-    "SHA": usmHMACSHAAuthProtocol,
-    "SHA224": usmHMAC128SHA224AuthProtocol,
-    "SHA256": usmHMAC192SHA256AuthProtocol,
-    "SHA384": usmHMAC256SHA384AuthProtocol,
-    "SHA512": usmHMAC384SHA512AuthProtocol,
-}
-PRIV_PROTOCOLS = {
-    "": usmNoPrivProtocol,
-    "DES": usmDESPrivProtocol,
-    "AES": usmAesCfb128Protocol,
-    "AES192": usmAesCfb192Protocol,
-    "AES256": usmAesCfb256Protocol,
-}
 # Large enough for a printer's supplies and alerts in one or two rounds, small enough that the
 # answer fits one unfragmented datagram on most agents.
 MAX_REPETITIONS = 12
 MAX_ROUNDS = 40  # a broken agent that never ends a column must not keep us forever
 # Variables per GET: agents commonly answer up to 64 (snmpsim's limit) before tooBig.
 MAX_VARBINDS = 60
-_LCD = CommandGeneratorLcdConfigurator()
-_GET = cmdgen.GetCommandGenerator()
-_NEXT = cmdgen.NextCommandGeneratorSingleRun()
-_BULK = cmdgen.BulkCommandGeneratorSingleRun()
-_NULL = Null("")
 
 
 class SnmpError(Exception):
@@ -91,17 +50,6 @@ class Credentials:
     priv_protocol: str = ""
     priv_password: str = ""
     context: str = ""  # SNMPv3 context name (agents serving several devices tell them apart)
-
-    def auth_data(self) -> Any:
-        if self.version == "3":
-            return UsmUserData(
-                self.user,
-                authKey=self.auth_password or None,
-                privKey=self.priv_password or None,
-                authProtocol=AUTH_PROTOCOLS[self.auth_protocol.upper()],
-                privProtocol=PRIV_PROTOCOLS[self.priv_protocol.upper()],
-            )
-        return CommunityData(self.community, mpModel=0 if self.version == "1" else 1)
 
 
 @dataclass(frozen=True)
@@ -130,18 +78,22 @@ class SnmpClient:
     def __init__(self, timeout: float = 2.0, retries: int = 1):
         self.timeout = timeout
         self.retries = retries
-        self.engine = SnmpEngine()  # for SNMPv3
-        self.udp = UdpManager()  # for SNMPv1 / v2c
-        self._context = ContextData()
-
-    def _context_of(self, target: Target) -> Any:
-        if target.credentials.context:
-            return ContextData(contextName=target.credentials.context)
-        return self._context
+        self.udp = UdpManager()  # SNMPv1 / v2c: our socket and codec
+        self._v3: Any = None  # SNMPv3: pysnmp's engine, made on first use
 
     def close(self) -> None:
         self.udp.close()
-        self.engine.close_dispatcher()
+        if self._v3 is not None:
+            self._v3.close()
+
+    @property
+    def v3(self) -> V3Engine:
+        if self._v3 is None:
+            from .v3 import V3Engine  # pysnmp: loaded only when a device speaks SNMPv3
+
+            self._v3 = V3Engine()
+        engine: V3Engine = self._v3
+        return engine
 
     async def _transport(self, target: Target, wait: float | None) -> Any:
         """Where and how long to ask: for v1/v2c an _Endpoint for our own socket, for v3
@@ -149,14 +101,7 @@ class SnmpClient:
         timeout = self.timeout if wait is None else wait
         if target.credentials.version != "3":
             return _Endpoint(await _resolve(target), timeout)
-        try:
-            return await UdpTransportTarget.create(
-                (target.host, target.port),
-                timeout=self.timeout if wait is None else wait,
-                retries=self.retries,
-            )
-        except Exception as exc:  # pysnmp wraps resolver errors in its own type
-            raise SnmpError(f"{target.host}: cannot resolve ({exc})") from exc
+        return await self.v3.transport(target, timeout, self.retries)
 
     async def _request(
         self,
@@ -176,52 +121,7 @@ class SnmpClient:
             return await self._community_request(
                 target, transport, kind, asked, non_repeaters, max_repetitions
             )
-        context = self._context_of(target)
-        address, _params = _LCD.configure(
-            self.engine, target.credentials.auth_data(), transport, context.contextName
-        )
-        future: asyncio.Future[tuple[Any, Any, Any, Any]] = (
-            asyncio.get_running_loop().create_future()
-        )
-
-        def done(
-            _engine: Any,
-            _handle: Any,
-            indication: Any,
-            status: Any,
-            index: Any,
-            binds: Any,
-            _c: Any,
-        ) -> None:
-            if not future.done():
-                future.set_result((indication, status, index, binds))
-
-        varbinds = [(ObjectName(o), _NULL) for o in asked]
-        engine_id, name = context.contextEngineId, context.contextName
-        if kind == "bulk":
-            _BULK.send_varbinds(
-                self.engine,
-                address,
-                engine_id,
-                name,
-                non_repeaters,
-                max_repetitions,
-                varbinds,
-                done,
-            )
-        else:
-            generator = _GET if kind == "get" else _NEXT
-            generator.send_varbinds(self.engine, address, engine_id, name, varbinds, done)
-        indication, status, index, binds = await future
-        if indication:
-            message = str(indication)
-            if "timeout" in message.lower():
-                raise SnmpTimeout(f"{target.address}: no answer")
-            raise SnmpError(f"{target.address}: {message}")
-        status, index = int(status or 0), int(index or 0)
-        if status and status != 2:  # noSuchName is the caller's to handle (SNMPv1)
-            raise SnmpError(f"{target.address}: error status {status} at {index}")
-        return status, index, [(tuple(oid), _python(value)) for oid, value in binds]
+        return await self.v3.request(target, transport, kind, asked, non_repeaters, max_repetitions)
 
     async def _community_request(
         self,
@@ -367,20 +267,6 @@ class SnmpClient:
                 answers[i] = pair
             break
         return [answers.get(i, (o, None)) for i, o in enumerate(asked)]
-
-
-def _python(value: Any) -> Value | None:
-    """pysnmp value -> int, bytes or a dotted OID; None for noSuchObject, noSuchInstance and
-    endOfMibView (which pyasn1 derives from Null, itself an OctetString)."""
-    if isinstance(value, univ.Null):
-        return None
-    if isinstance(value, univ.ObjectIdentifier):
-        return ".".join(str(part) for part in value)
-    if isinstance(value, univ.OctetString):
-        return bytes(value)
-    if isinstance(value, univ.Integer):
-        return int(value)
-    return None
 
 
 @dataclass(frozen=True)
