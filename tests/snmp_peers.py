@@ -259,7 +259,7 @@ class Snmpd:
 class SmtpSink:
     """aiosmtpd on a free loopback port, keeping every message it receives."""
 
-    def __init__(self, host: str = "127.0.0.1"):
+    def __init__(self, host: str = "127.0.0.1", users: dict[str, str] | None = None):
         try:
             from aiosmtpd.controller import Controller
         except ImportError as exc:  # pragma: no cover - the test extra installs it
@@ -277,7 +277,20 @@ class SmtpSink:
                 return "250 OK"
 
         port = free_tcp_port(host)
-        self.controller = Controller(Handler(), hostname=host, port=port)
+        options: dict[str, object] = {}
+        if users is not None:
+            from aiosmtpd.smtp import AuthResult
+
+            def check(
+                server: object, session: object, envelope: object, mechanism: str, auth_data: object
+            ) -> AuthResult:
+                login = getattr(auth_data, "login", b"").decode()
+                password = getattr(auth_data, "password", b"").decode()
+                return AuthResult(success=users.get(login) == password)
+
+            # No TLS in the test server: allow AUTH over plain SMTP (the client decides).
+            options = {"authenticator": check, "auth_require_tls": False, "auth_required": True}
+        self.controller = Controller(Handler(), hostname=host, port=port, **options)
         self.host, self.port = host, port
 
     def start(self) -> SmtpSink:

@@ -12,6 +12,10 @@ from .poller import life_count
 # wait at least SETTLE seconds, then until it says it is idle (at most SETTLE_LIMIT seconds).
 SETTLE = 1.0
 SETTLE_LIMIT = 30.0
+# A job waits for the first sample: ask briefly, and after a printer's agent did not answer,
+# leave it out of the check for a while instead of delaying each of its jobs.
+SAMPLE_WAIT = 1.0
+SKIP_AFTER_FAILURE = 300.0
 
 
 class SnmpMeter:
@@ -20,17 +24,20 @@ class SnmpMeter:
     def __init__(self, client: SnmpClient, targets: dict[str, Target]):
         self.client = client
         self.targets = targets
+        self._skip_until: dict[str, float] = {}
 
     def covers(self, printer: str) -> bool:
         return printer in self.targets
 
     async def sample(self, printer: str) -> MeterSample | None:
         target = self.targets.get(printer)
-        if target is None:
+        now = asyncio.get_running_loop().time()
+        if target is None or self._skip_until.get(printer, 0.0) > now:
             return None
         try:
-            count, status = await life_count(self.client, target)
+            count, status = await life_count(self.client, target, SAMPLE_WAIT)
         except SnmpError:
+            self._skip_until[printer] = now + SKIP_AFTER_FAILURE
             return None
         return None if count is None else MeterSample(count, status)
 

@@ -39,10 +39,14 @@ async def read_device(client: SnmpClient, target: Target) -> DeviceReading:
     return reading.decode(target.address, values, datetime.now(UTC))
 
 
-async def life_count(client: SnmpClient, target: Target) -> tuple[int | None, str]:
+async def life_count(
+    client: SnmpClient, target: Target, wait: float | None = None
+) -> tuple[int | None, str]:
     """prtMarkerLifeCount and hrPrinterStatus only: the per-job meter check reads these twice
     a job, so it asks for nothing else."""
-    values = await client.walk(target, (oids.PRT_MARKER_LIFE_COUNT, oids.HR_PRINTER_STATUS))
+    values = await client.walk(
+        target, (oids.PRT_MARKER_LIFE_COUNT, oids.HR_PRINTER_STATUS), wait=wait, repetitions=2
+    )
     count, _unit = reading.life_count(values)
     status = reading.integer(reading.first(values, oids.HR_PRINTER_STATUS))
     return count, reading.PRINTER_STATUS.get(status or 2, "unknown")
