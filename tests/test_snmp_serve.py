@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import subprocess
 import sys
 from collections.abc import Callable
@@ -98,14 +99,15 @@ def test_meter_report_is_mailed_on_its_schedule(
 
 
 def test_report_command_writes_csv_and_xlsx(
-    tmp_path: Path, snmpsim_factory: Callable[..., SnmpSim]
+    tmp_path: Path, snmpsim_factory: Callable[..., SnmpSim], database_url: str
 ) -> None:
-    sim = snmpsim_factory(hp_printer(serial="CLI1"))
+    sim = snmpsim_factory(hp_printer(serial="CLI1", black="450"))
     config = tmp_path / "printgate.toml"
     config.write_text(
         toml_dumps(
             {
                 "server": {"listen": ["127.0.0.1:1"], "data_dir": str(tmp_path / "data")},
+                "database": {"url": database_url},
                 "snmp": {"devices": [sim.address], "timeout": 0.5},
             }
         )
@@ -130,3 +132,8 @@ def test_report_command_writes_csv_and_xlsx(
     assert run("snmp", "report", "--format", "xlsx", "--output", str(out)).returncode == 0
     sheet = load_workbook(out).active
     assert sheet.cell(2, 3).value == "CLI1" and sheet.cell(2, 1).fill.start_color.rgb == YELLOW
+    # The read also opened the low-toner episode (not mailed: no [mail] host).
+    shown = run("snmp", "alerts", "--json")
+    assert shown.returncode == 0, shown.stderr
+    (alert,) = json.loads(shown.stdout)
+    assert (alert["device"], alert["kind"], alert["mailed"]) == (sim.address, "low-supply", None)

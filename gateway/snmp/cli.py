@@ -151,6 +151,39 @@ def devices(args: argparse.Namespace) -> int:
     return 0
 
 
+def alerts(args: argparse.Namespace) -> int:
+    """Alert episodes: the open ones, or all with --all."""
+    from . import records
+
+    config = load(args.config)
+
+    async def action(store: Any) -> list[dict[str, Any]]:
+        rows = await (records.all_alerts(store) if args.all else records.open_alerts(store))
+        addresses = {d.id: d.address for d in await records.devices(store)}
+        return [
+            {
+                "id": row.id,
+                "device": addresses.get(row.device_id, ""),
+                "kind": row.kind,
+                "subject": row.subject,
+                "message": row.message,
+                "opened": row.opened_at.isoformat(timespec="seconds"),
+                "closed": row.closed_at.isoformat(timespec="seconds") if row.closed_at else None,
+                "mailed": row.mailed_at.isoformat(timespec="seconds") if row.mailed_at else None,
+            }
+            for row in rows
+        ]
+
+    found = run(config, action)
+    if args.json:
+        print(json.dumps(found, indent=1))
+        return 0
+    for alert in found:
+        state = "closed" if alert["closed"] else "open"
+        print(f"{alert['opened']}  {state:<6} {alert['message']}")
+    return 0
+
+
 def report_command(args: argparse.Namespace) -> int:
     from ..mail import Mailer
     from . import report
@@ -232,6 +265,11 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
 
     listing = sub.add_parser("devices", parents=[common], help="the fleet as JSON")
     listing.set_defaults(func=devices)
+
+    shown = sub.add_parser("alerts", parents=[common], help="alert episodes (open ones)")
+    shown.add_argument("--all", action="store_true", help="closed ones too")
+    shown.add_argument("--json", action="store_true")
+    shown.set_defaults(func=alerts)
 
     meters = sub.add_parser("report", parents=[common], help="the meter report")
     meters.add_argument("--format", choices=("csv", "xlsx"), default="csv")
