@@ -11,9 +11,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from openpyxl import Workbook
-from openpyxl.styles import Font, PatternFill
-
 from ..accounting.models import MeterReadingRow, SnmpDeviceRow
 from ..accounting.store import Store, now
 from ..config import SnmpConfig
@@ -129,6 +126,11 @@ def to_csv(rows: Sequence[ReportRow]) -> bytes:
 
 
 def to_xlsx(rows: Sequence[ReportRow]) -> bytes:
+    # openpyxl (and the numpy it loads) only when a workbook is made: it would add half a
+    # second to every start of printgate.
+    from openpyxl import Workbook
+    from openpyxl.styles import Font, PatternFill
+
     book = Workbook()
     sheet = book.active
     sheet.title = "Meters"
