@@ -84,7 +84,8 @@ def test_poll_over_v1_and_v3_reads_the_same(snmpsim_factory: Callable[..., SnmpS
         "--context",
         "public",
     )
-    for found in (v1, v3):
+    by_name = poll_json(f"localhost:{sim.port}")  # a host name, resolved for each poll
+    for found in (v1, v3, by_name):
         assert found["serial"] == v2c["serial"]
         assert found["supplies"] == v2c["supplies"]
         assert (found["mono"], found["color"]) == (9000, 3000)
