@@ -9,6 +9,7 @@ import json
 import subprocess
 import sys
 from collections.abc import Callable
+from email.message import EmailMessage
 from pathlib import Path
 
 from openpyxl import load_workbook
@@ -25,7 +26,7 @@ def test_meter_report_is_mailed_on_its_schedule(
     snmpsim_factory: Callable[..., SnmpSim],
     smtp_sink: SmtpSink,
 ) -> None:
-    office = snmpsim_factory(hp_printer(serial="OFFICE1"), host="127.0.5.1")
+    office = snmpsim_factory(hp_printer(serial="OFFICE1", black="450"), host="127.0.5.1")
     lobby = snmpsim_factory(hp_printer(serial="LOBBY1", location="Lobby"), host="127.0.5.2")
     config = {
         "printers": [
@@ -52,10 +53,15 @@ def test_meter_report_is_mailed_on_its_schedule(
     }
     gateway = printgate_factory(config)
 
+    def reports() -> list[EmailMessage]:
+        return [
+            m for m in smtp_sink.received() if m["Subject"].startswith("printgate meter report")
+        ]
+
     def with_meters() -> list[dict[str, str]] | None:
         # The first report may go out before the first read has finished: wait for one
         # that has the meters.
-        for message in smtp_sink.received():
+        for message in reports():
             files = attachments(message)
             table = next(v for k, v in files.items() if k.endswith(".csv"))
             rows = list(csv.DictReader(io.StringIO(table.decode())))
@@ -73,7 +79,7 @@ def test_meter_report_is_mailed_on_its_schedule(
         "9000",
         "3000",
     )
-    first = smtp_sink.received()[0]
+    first = reports()[0]
     assert first["To"] == "dealer@example.org"
     assert first["Subject"].startswith("printgate meter report")
     workbook = attachments(first)
@@ -88,14 +94,21 @@ def test_meter_report_is_mailed_on_its_schedule(
     assert lines[office.address][0].fill.fill_type is None
     assert lines[lobby.address][header.index("flag")].value == "new"
     # Reported once, no longer new in the next report.
-    count = len(smtp_sink.received())
-    later = smtp_sink.wait(count + 1)[-1]
+    count = len(reports())
+    later = wait_for(lambda: len(reports()) > count and reports()[-1], 30, 0.2, "next report")
     table = next(v for k, v in attachments(later).items() if k.endswith(".csv")).decode()
     assert {r["address"]: r["flag"] for r in csv.DictReader(io.StringIO(table))} == {
         office.address: "",
         lobby.address: "",
     }
     assert "meter read" in gateway.log()
+    # The low black toner was alerted once, and the web UI shows it with the meters.
+    alerts = [m for m in smtp_sink.received() if m["Subject"].startswith("printgate alert")]
+    assert len(alerts) == 1 and "Black Cartridge HP 212X is low (5%)" in alerts[0]["Subject"]
+    status, page = gateway.get("/fleet")
+    text = page.decode()
+    assert status == 200 and "OFFICE1" in text and lobby.address in text
+    assert "Black Cartridge HP 212X is low (5%)" in text
 
 
 def test_report_command_writes_csv_and_xlsx(
