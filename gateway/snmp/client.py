@@ -219,8 +219,10 @@ class SnmpClient:
                     continue
                 found[oid] = value
                 pending[base] = oid
-            if target.credentials.version != "1" and len(rows) < width:
-                ended.update(walking)  # the agent cut the answer short: nothing more to get
+            if not rows:
+                ended.update(walking)  # nothing came back for the columns: stop, not loop
+            # An answer the agent cut short (to stay under its message size) leaves the
+            # columns it did not reach pending: they are asked again from where they were.
             for base in ended:
                 pending.pop(base, None)
             first_round = False
