@@ -146,3 +146,31 @@ def test_discover_tells_printers_from_other_agents(
     ]
     bad = printgate("snmp", "discover", "10.0.0.0/8")
     assert bad.returncode != 0 and "more than" in bad.stderr
+
+
+PWG_PRINTER = """\
+1.3.6.1.2.1.1.1.0|4|Xerox VersaLink C405
+1.3.6.1.2.1.1.2.0|6|1.3.6.1.4.1.253.8.62.1.24.2.13.1
+1.3.6.1.2.1.25.3.2.1.2.1|6|1.3.6.1.2.1.25.3.1.5
+1.3.6.1.2.1.25.3.2.1.3.1|4|Xerox VersaLink C405 MFP
+1.3.6.1.2.1.25.3.5.1.1.1|2|4
+1.3.6.1.2.1.25.3.5.1.2.1|4x|0000
+1.3.6.1.2.1.43.5.1.1.17.1|4|XRX3923
+1.3.6.1.2.1.43.10.2.1.3.1.1|2|7
+1.3.6.1.2.1.43.10.2.1.4.1.1|65|5000
+1.3.6.1.4.1.253.8.53.13.2.1.6.1.20.33|65|1
+1.3.6.1.4.1.2699.1.3.1.8.1.1.4.1.3.3|2|5000
+1.3.6.1.4.1.2699.1.3.1.8.1.1.4.1.4.3|2|40
+1.3.6.1.4.1.2699.1.3.1.8.1.1.5.1.3.3|2|3800
+1.3.6.1.4.1.2699.1.3.1.8.1.1.7.1.3.3|2|1200
+"""
+
+
+def test_mono_and_colour_from_the_pwg_counter_mib_before_the_vendor_one(
+    snmpsim_factory: Callable[..., SnmpSim],
+) -> None:
+    found = poll_json(snmpsim_factory(PWG_PRINTER).address)
+    assert (found["total"], found["mono"], found["color"]) == (5000, 3800, 1200)
+    assert found["counter_source"] == "PWG-IMAGING-COUNTER-MIB"
+    assert found["model"] == "Xerox VersaLink C405 MFP" and found["status"] == "printing"
+    assert found["supplies"] == [] and found["errors"] == []
