@@ -94,7 +94,8 @@ class Forwarder:
         after = await self.meter.settled(printer.name)
         if after is None:
             return
-        delta, mismatch = verdict(before, after, job.impressions)
+        charged = _charged_impressions(job)
+        delta, mismatch = verdict(before, after, charged)
         await self.jobs.update(job, meter_delta=delta, meter_mismatch=mismatch)
         if mismatch:
             log.warning(
@@ -102,7 +103,7 @@ class Forwarder:
                 job.id,
                 printer.name,
                 delta,
-                job.impressions,
+                charged,
             )
 
     async def _printer_has_it(self, job: Job, printer: PrinterState) -> bool:
@@ -252,6 +253,14 @@ class Forwarder:
         self, job: Job, state: JobState, reasons: tuple[str, ...], message: str, **changes: object
     ) -> None:
         await self.jobs.transition(job, state, reasons, message, **changes)
+
+
+def _charged_impressions(job: Job) -> int | None:
+    """The impressions the job is charged for: what document analysis measured (the
+    measured_impressions of the analysis work, where it is merged), else the impressions
+    field (the analysis, or the printer's own job-impressions-completed)."""
+    measured = getattr(job, "measured_impressions", None)
+    return measured if isinstance(measured, int) else job.impressions
 
 
 def _incomplete(status: UpstreamStatus) -> bool:
