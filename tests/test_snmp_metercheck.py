@@ -12,8 +12,17 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from gateway.accounting.store import Store
+from gateway.config import JobsConfig, PrinterConfig
+from gateway.forwarder import Forwarder
 from gateway.ipp import JobState
+from gateway.jobs import JobManager
+from gateway.printers import PrinterState, refresh
 from gateway.snmp.metercheck import MeterSample, verdict
+from gateway.tasks import TaskKeeper
+from gateway.virtual_printer import FilePrinter
 from tests.ipp_call import job_state, print_job
 from tests.peers import REPO_ROOT, IppEvePrinter, Printgate, make_pdf, wait_for
 from tests.snmp_peers import SnmpSim, find_snmp_tool, hp_printer
@@ -109,3 +118,67 @@ def test_verdict_flags_a_count_that_disagrees_with_the_charge() -> None:
     assert verdict(before, after, 4) == (4, False)
     assert verdict(before, after, 2) == (4, True)
     assert verdict(before, after, None) == (4, False)
+
+
+class CountingMeter:
+    """A printer's meter at the forwarder's edge: the count goes up by what the job printed."""
+
+    def __init__(self, printed: int, status: str = "idle"):
+        self.count, self.printed, self.status = 1000, printed, status
+        self.samples = 0
+
+    def covers(self, printer: str) -> bool:
+        return printer == "virtual"
+
+    async def sample(self, printer: str) -> MeterSample | None:
+        self.samples += 1
+        return MeterSample(self.count, self.status)
+
+    async def settled(self, printer: str) -> MeterSample | None:
+        self.count += self.printed
+        return MeterSample(self.count, "idle")
+
+
+@pytest.mark.parametrize(
+    ("charged", "printed", "status", "delta", "mismatch"),
+    [
+        (3, 3, "idle", 3, False),
+        (2, 3, "idle", 3, True),  # the printer counted more than was charged
+        (None, 3, "idle", 3, False),  # nothing charged yet: the delta is kept, no verdict
+        (3, 3, "printing", None, False),  # busy before the job: no check
+    ],
+)
+async def test_forwarder_keeps_the_delta_and_flags_a_disagreement(
+    tmp_path: Path,
+    database_url: str,
+    charged: int | None,
+    printed: int,
+    status: str,
+    delta: int | None,
+    mismatch: bool,
+) -> None:
+    tasks = TaskKeeper()
+    store = await Store.open(database_url, tasks)
+    try:
+        out = tmp_path / "out"
+        printer = PrinterState(PrinterConfig("virtual", out.as_uri()), FilePrinter(out.as_uri()))
+        await refresh(printer, 1.0)
+        document = make_pdf(tmp_path / "doc.pdf")
+        jobs = JobManager(store)
+        job = await jobs.create(
+            uuid="urn:uuid:meter-1",
+            queue="q",
+            state=JobState.PENDING,
+            document_format="application/pdf",
+            impressions=charged,
+        )
+        meter = CountingMeter(printed, status)
+        failure = await Forwarder(jobs, JobsConfig(), meter).run(job, printer, document)
+        assert failure is None and job.state == JobState.COMPLETED
+        row = await store.get_job(job.id)
+        assert row is not None
+        assert (row.meter_delta, row.meter_mismatch) == (delta, mismatch)
+        assert meter.samples == 1
+    finally:
+        await store.close()
+        await tasks.cancel_all()
