@@ -5,8 +5,8 @@
 Each benchmark runs as its own process (bench/gpa_rps.py, bench/intake.py,
 bench/big_document.py, bench/analysis.py) with its own output; each writes its figures to
 bench/results/NAME.json, from which the summary at the end is made. --profile passes --profile
-on to the first three (an extra untimed py-spy run of printgate in each); --quick runs shorter versions (a smoke test: its figures are
-not kept, bench/results/ is left alone).
+on to the first three (an extra untimed py-spy run of printgate in each); --quick runs shorter
+versions (a smoke test: its figures are not kept, bench/results/ is left alone).
 Exit status: non-zero if a benchmark failed to run (missing a target is not a failure).
 """
 

@@ -140,6 +140,9 @@ class Accountant:
                     fields["measured_impressions"],
                     fields["color_impressions"],
                 )
+            if job.meter_delta is not None and measurement.figures is not None:
+                # The printer's counter was read before the measurement ended: compare now.
+                fields["meter_mismatch"] = job.meter_delta != measurement.figures.impressions
             await self.jobs.update(job, **fields)
         except Exception:
             log.exception("job %d: its measurement could not be recorded", job.id)

@@ -10,6 +10,7 @@ from . import __version__, analysis_cli, rates_cli
 from . import commands as store_commands
 from .commands import CommandError
 from .config import ConfigError, load
+from .snmp import cli as snmp_commands
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -34,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     store_commands.register(commands, common)
     analysis_cli.register(commands, common)
     rates_cli.register(commands, common)
+    snmp_commands.register(commands, common)
     return parser
 
 

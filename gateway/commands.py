@@ -179,6 +179,8 @@ def jobs(args: argparse.Namespace) -> int:
                 "impressions": j.impressions,
                 "analysis": job_report.measured(j),
                 "charge": job_report.charged(j),
+                "meter_delta": j.meter_delta,
+                "meter_mismatch": j.meter_mismatch,
             }
             for j in found
             if args.project is None or j.project == args.project

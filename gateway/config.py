@@ -6,13 +6,16 @@ below appears there). Unknown keys are errors: a typo must not silently fall bac
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
+
+from .schedule import parse_schedule
 
 AUTH_MODES = ("none", "username", "password", "list", "list-password", "directory")
 REQUIRABLE_FIELDS = ("project", "department")
@@ -55,6 +58,30 @@ class JobsConfig:
     hold_expiry: float = 14400.0
 
 
+SNMP_VERSIONS = ("1", "2c", "3")
+SNMP_AUTH = ("", "MD5", "SHA", "SHA224", "SHA256", "SHA384", "SHA512")
+SNMP_PRIV = ("", "DES", "AES", "AES192", "AES256")
+MAIL_SECURITY = ("none", "starttls", "ssl")
+REPORT_FORMATS = ("csv", "xlsx")
+
+
+@dataclass(frozen=True)
+class SnmpAccess:
+    """How to reach one printer over SNMP (the `snmp = {...}` of a [[printers]] entry).
+    host empty: the host of the printer's uri."""
+
+    version: str = "2c"
+    community: str = "public"
+    host: str = ""
+    port: int = 161
+    user: str = ""
+    auth_protocol: str = ""
+    auth_password: str = ""
+    priv_protocol: str = ""
+    priv_password: str = ""
+    context: str = ""
+
+
 @dataclass(frozen=True)
 class AnalysisConfig:
     workers: int = 0  # not set: one less than the CPUs
@@ -70,7 +97,45 @@ class PrinterConfig:
     name: str
     uri: str
     graceful_failover: bool = True
-    snmp: Mapping[str, Any] = field(default_factory=dict)
+    snmp: SnmpAccess | None = None
+
+
+@dataclass(frozen=True)
+class SnmpConfig:
+    """Fleet monitoring: meter reads, supplies, alerts, discovery, meter reports."""
+
+    poll_interval: float = 3600.0
+    timeout: float = 2.0
+    retries: int = 1
+    concurrency: int = 50
+    version: str = "2c"
+    community: str = "public"
+    port: int = 161
+    devices: tuple[str, ...] = ()
+    networks: tuple[str, ...] = ()
+    discover_schedule: str = "weekly mon,thu 14:00"
+    low_supply_percent: int = 10
+    supply_recovered_percent: int = 50
+    stale_after: float = 604800.0
+    drop_after: float = 3628800.0
+    report_schedule: str = ""
+    report_formats: tuple[str, ...] = ("xlsx",)
+    discover_timeout: float = 1.0
+    discover_concurrency: int = 256
+    meter_check: bool = True
+
+
+@dataclass(frozen=True)
+class MailConfig:
+    host: str = ""
+    port: int = 25
+    security: str = "starttls"
+    username: str = ""
+    password_file: str = ""
+    sender: str = "printgate@localhost"
+    to: tuple[str, ...] = ()
+    max_attachment_bytes: int = 10 << 20
+    timeout: float = 30.0
 
 
 @dataclass(frozen=True)
@@ -93,6 +158,8 @@ class Config:
     jobs: JobsConfig = JobsConfig()
     analysis: AnalysisConfig = AnalysisConfig()
     directory: Mapping[str, Any] = field(default_factory=dict)
+    snmp: SnmpConfig = SnmpConfig()
+    mail: MailConfig = MailConfig()
     printers: tuple[PrinterConfig, ...] = ()
     queues: tuple[QueueConfig, ...] = ()
     source: str = "embedded default"
@@ -152,7 +219,10 @@ def load(explicit: str | None = None) -> Config:
 
 
 def parse(raw: Mapping[str, Any], source: str = "<memory>") -> Config:
-    known = {"server", "database", "web", "jobs", "analysis", "directory", "printers", "queues"}
+    known = {
+        *("server", "database", "web", "jobs", "analysis", "directory", "snmp", "mail"),
+        *("printers", "queues"),
+    }
     _no_unknown(raw, known, "top level")
     server = _section(ServerConfig, raw.get("server", {}), "[server]")
     if not server.listen:
@@ -160,8 +230,7 @@ def parse(raw: Mapping[str, Any], source: str = "<memory>") -> Config:
     for address in server.listen:
         split_address(address)
     printers = tuple(
-        _section(PrinterConfig, p, f"[[printers]] #{i + 1}")
-        for i, p in enumerate(_table_list(raw, "printers"))
+        _printer(p, f"[[printers]] #{i + 1}") for i, p in enumerate(_table_list(raw, "printers"))
     )
     queues = tuple(
         _section(QueueConfig, q, f"[[queues]] #{i + 1}")
@@ -174,6 +243,8 @@ def parse(raw: Mapping[str, Any], source: str = "<memory>") -> Config:
         jobs=_section(JobsConfig, raw.get("jobs", {}), "[jobs]"),
         analysis=_analysis(raw.get("analysis", {})),
         directory=dict(raw.get("directory", {})),
+        snmp=_snmp_section(raw.get("snmp", {})),
+        mail=_mail_section(raw.get("mail", {})),
         printers=printers,
         queues=queues,
         source=source,
@@ -187,6 +258,67 @@ def _analysis(table: Any) -> AnalysisConfig:
     if not analysis.lines_max_coverage < analysis.low_density_max_coverage:
         raise ConfigError("[analysis] lines_max_coverage must be below low_density_max_coverage")
     return analysis
+
+
+def _printer(table: Mapping[str, Any], where: str) -> PrinterConfig:
+    rest = {k: v for k, v in table.items() if k != "snmp"}
+    printer: PrinterConfig = _section(PrinterConfig, rest, where)
+    if "snmp" not in table:
+        return printer
+    access: SnmpAccess = _section(SnmpAccess, table["snmp"], f"{where} snmp")
+    _check_snmp_access(access, f"{where} snmp")
+    return replace(printer, snmp=access)
+
+
+def _check_snmp_access(access: SnmpAccess, where: str) -> None:
+    if access.version not in SNMP_VERSIONS:
+        raise ConfigError(f"{where}: version must be one of {', '.join(SNMP_VERSIONS)}")
+    if access.auth_protocol.upper() not in SNMP_AUTH:
+        raise ConfigError(f"{where}: auth_protocol must be one of {', '.join(SNMP_AUTH[1:])}")
+    if access.priv_protocol.upper() not in SNMP_PRIV:
+        raise ConfigError(f"{where}: priv_protocol must be one of {', '.join(SNMP_PRIV[1:])}")
+    if access.version == "3" and not access.user:
+        raise ConfigError(f"{where}: SNMPv3 needs a user")
+    if access.priv_protocol and not access.auth_protocol:
+        raise ConfigError(f"{where}: SNMPv3 privacy needs authentication too")
+
+
+def _snmp_section(table: Any) -> SnmpConfig:
+    section: SnmpConfig = _section(SnmpConfig, table, "[snmp]")
+    if section.version not in SNMP_VERSIONS[:2]:
+        raise ConfigError("[snmp] version must be 1 or 2c (SNMPv3 is set per printer)")
+    for network in section.networks:
+        try:
+            ipaddress.ip_network(network, strict=False)
+        except ValueError as exc:
+            raise ConfigError(f"[snmp] networks: {network!r} is not a CIDR network") from exc
+    for name, spec in (
+        ("discover_schedule", section.discover_schedule),
+        ("report_schedule", section.report_schedule),
+    ):
+        if spec:
+            try:
+                parse_schedule(spec)
+            except ValueError as exc:
+                raise ConfigError(f"[snmp] {name}: {exc}") from exc
+    for fmt in section.report_formats:
+        if fmt not in REPORT_FORMATS:
+            raise ConfigError(f"[snmp] report_formats takes {', '.join(REPORT_FORMATS)}")
+    if not 0 < section.low_supply_percent < section.supply_recovered_percent <= 100:
+        raise ConfigError("[snmp] needs 0 < low_supply_percent < supply_recovered_percent <= 100")
+    if section.drop_after <= section.stale_after:
+        raise ConfigError("[snmp] drop_after must be longer than stale_after")
+    return section
+
+
+def _mail_section(table: Any) -> MailConfig:
+    section: MailConfig = _section(MailConfig, table, "[mail]")
+    if section.security not in MAIL_SECURITY:
+        raise ConfigError(f"[mail] security must be one of {', '.join(MAIL_SECURITY)}")
+    for address in (section.sender, *section.to):
+        if "@" not in address:
+            raise ConfigError(f"[mail] {address!r} is not an email address")
+    return section
 
 
 def _table_list(raw: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:

@@ -19,6 +19,7 @@ from .ipp import JobState
 from .ipp_client import PrinterUnreachable
 from .jobs import Job, JobManager
 from .printers import PrinterRefused, PrinterState, refresh
+from .snmp.metercheck import Meter
 from .spool import Spool
 from .tasks import TaskKeeper
 
@@ -41,6 +42,7 @@ class Dispatcher:
         printers: dict[str, PrinterState],
         spool: Spool,
         tasks: TaskKeeper,
+        meter: Meter | None = None,
     ):
         self.config = config
         self.jobs = jobs
@@ -50,7 +52,7 @@ class Dispatcher:
         self.policy = RetryPolicy(
             config.jobs.retry_initial_delay, config.jobs.retry_max_delay, config.jobs.retry_window
         )
-        self.forwarder = Forwarder(jobs, config.jobs)
+        self.forwarder = Forwarder(jobs, config.jobs, meter)
         self._wake = {q.name: asyncio.Event() for q in config.queues}
         self._current: dict[str, tuple[int, asyncio.Task[ForwardFailure | None]]] = {}
         self._retry: dict[int, _Retry] = {}

@@ -19,6 +19,7 @@ from .ipp import model as m
 from .ipp_client import PrinterUnreachable
 from .jobs import Job, JobManager
 from .printers import PrinterRefused, PrinterState, UpstreamStatus
+from .snmp.metercheck import Meter, MeterSample, verdict
 from .supported import decode_template, unsupported_part
 
 log = logging.getLogger(__name__)
@@ -57,21 +58,53 @@ def forward_attributes(job: Job, printer: PrinterState) -> list[Attribute]:
 
 
 class Forwarder:
-    def __init__(self, jobs: JobManager, settings: JobsConfig):
+    def __init__(self, jobs: JobManager, settings: JobsConfig, meter: Meter | None = None):
         self.jobs = jobs
         self.settings = settings
+        self.meter = meter
 
     async def run(self, job: Job, printer: PrinterState, document: Path) -> ForwardFailure | None:
         """Forward and monitor; None once the job has reached a terminal state."""
         try:
+            before: MeterSample | None = None
             if not await self._printer_has_it(job, printer):
+                before = await self._meter_before(printer)
                 await self._submit(job, printer, document)
-            return await self._monitor(job, printer)
+            failure = await self._monitor(job, printer)
+            if failure is None and before is not None:
+                await self._meter_after(job, printer, before)
+            return failure
         except PrinterUnreachable as exc:
             return ForwardFailure(Failure.UNREACHABLE, str(exc))
         except PrinterRefused as exc:
             kind = Failure.BUSY if exc.transient else Failure.REJECTED
             return ForwardFailure(kind, str(exc))
+
+    async def _meter_before(self, printer: PrinterState) -> MeterSample | None:
+        """The printer's life count, if it has SNMP and is idle (else the check is skipped:
+        another job's sheets would be counted as this one's)."""
+        if self.meter is None or not self.meter.covers(printer.name):
+            return None
+        sample = await self.meter.sample(printer.name)
+        return sample if sample is not None and sample.idle else None
+
+    async def _meter_after(self, job: Job, printer: PrinterState, before: MeterSample) -> None:
+        if self.meter is None or job.state != JobState.COMPLETED:
+            return
+        after = await self.meter.settled(printer.name)
+        if after is None:
+            return
+        charged = _charged_impressions(job)
+        delta, mismatch = verdict(before, after, charged)
+        await self.jobs.update(job, meter_delta=delta, meter_mismatch=mismatch)
+        if mismatch:
+            log.warning(
+                "job %d: %s counted %d impressions, printgate charged %s",
+                job.id,
+                printer.name,
+                delta,
+                charged,
+            )
 
     async def _printer_has_it(self, job: Job, printer: PrinterState) -> bool:
         if job.forward_phase == "sent":
@@ -220,6 +253,12 @@ class Forwarder:
         self, job: Job, state: JobState, reasons: tuple[str, ...], message: str, **changes: object
     ) -> None:
         await self.jobs.transition(job, state, reasons, message, **changes)
+
+
+def _charged_impressions(job: Job) -> int | None:
+    """The impressions the job is charged for: what document analysis measured, else what the
+    printer reported as job-impressions-completed."""
+    return job.measured_impressions if job.measured_impressions is not None else job.impressions
 
 
 def _incomplete(status: UpstreamStatus) -> bool:

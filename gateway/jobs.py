@@ -149,6 +149,8 @@ class Job:
     cost_breakdown: str = ""
     price_breakdown: str = ""
     costed_at: datetime | None = None
+    meter_delta: int | None = None
+    meter_mismatch: bool = False
 
     @property
     def is_terminal(self) -> bool:

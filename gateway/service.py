@@ -38,12 +38,15 @@ from .identity.ldap import DirectorySettings, LdapDirectory
 from .identity.sql import SqlIdentity
 from .ipp_client import IppClient
 from .jobs import JobManager
+from .mail import Mailer
 from .operations import Gateway, Operations
 from .passwords import hash_password
 from .printer_attrs import QueueView
 from .printers import IppPrinter, PrinterBackend, PrinterState, load_cached, refresh
 from .release import ReleaseDesk
+from .scheduler import Recurring, Scheduler
 from .server import make_app
+from .snmp.service import Fleet, open_fleet
 from .spool import Spool
 from .tasks import TaskKeeper
 from .virtual_printer import FilePrinter
@@ -82,6 +85,7 @@ class Service:
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
     directory: LdapDirectory | None = None
     analyzer: Analyzer | None = None
+    fleet: Fleet | None = None
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
@@ -107,6 +111,8 @@ class Service:
                 self.directory.close()
             if self.analyzer is not None:
                 self.analyzer.close()
+            if self.fleet is not None:
+                self.fleet.close()
             await client.close()
             await store.close()
 
@@ -130,7 +136,9 @@ class Service:
         for printer in printers.values():
             load_cached(printer)
         await self._fetch_all(printers)
-        dispatcher = Dispatcher(config, jobs, printers, spool, self.tasks)
+        self.fleet = await open_fleet(config, store, Mailer(config.mail))
+        meter = self.fleet.meter() if self.fleet is not None else None
+        dispatcher = Dispatcher(config, jobs, printers, spool, self.tasks, meter)
         accountant = self._accountant(jobs, spool, store, printers)
         dispatcher.on_ended = accountant.job_ended
         started = time.time()
@@ -171,6 +179,7 @@ class Service:
         self.tasks.spawn(self._refresh_loop(printers), name="printer-refresh")
         self.tasks.spawn(desk.expire_loop(config.jobs.hold_expiry), name="hold-expiry")
         self.tasks.spawn(jobs.replay_loop(), name="journal-replay")
+        self._start_recurring(store)
         self.ready = True
         self._banner()
         return runner
@@ -195,6 +204,15 @@ class Service:
             model_of=model_of,
             queue_model=lambda queue: model_of(first_printer.get(queue, "")),
         )
+
+    def _start_recurring(self, store: Store) -> None:
+        """Fleet monitoring (when SNMP is configured) and the shared scheduler."""
+        recurring: list[Recurring] = []
+        if self.fleet is not None:
+            self.tasks.spawn(self.fleet.monitor.poll_loop(), name="snmp-poll")
+            recurring += self.fleet.recurring()
+        if recurring:
+            self.tasks.spawn(Scheduler(store, recurring).run(), name="scheduler")
 
     def _directory(self) -> LdapDirectory | None:
         if not self.config.directory:

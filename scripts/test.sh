@@ -32,6 +32,9 @@ REQUIREMENTS=(
   "slapd                         slapd"
   "ldapsearch                    ldap-utils"
   "openssl                       openssl"
+  "snmpd                         snmpd"
+  "snmpget                       snmp"
+  "snmpbulkwalk                  snmp"
 )
 
 present() {

@@ -251,3 +251,39 @@ def printgate(
             "queues": [{"name": "office", "printers": ["eve"], "auth": "none"}],
         }
     )
+
+
+# --- SNMP and mail peers (tests/snmp_peers.py) --------------------------------------------
+
+
+@pytest.fixture
+def snmpsim_factory(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Callable[..., Any]]:
+    """`make(snmprec, host="127.0.0.1", port=0)` -> a started snmpsim serving that recording; all
+    stopped at teardown (their logs shown when the test failed)."""
+    from tests.snmp_peers import SnmpSim
+
+    sims: list[SnmpSim] = []
+
+    def make(snmprec: str, host: str = "127.0.0.1", port: int = 0) -> SnmpSim:
+        sim = SnmpSim(tmp_path / f"snmpsim-{len(sims)}", snmprec, host=host, port=port)
+        sims.append(sim)
+        return sim.start()
+
+    yield make
+    failed = _failed(request)
+    for sim in sims:
+        sim.stop()
+        if failed:
+            _show(f"snmpsim at {sim.address}", sim.log())
+
+
+@pytest.fixture
+def smtp_sink() -> Iterator[Any]:
+    """A running aiosmtpd that keeps every message it receives."""
+    from tests.snmp_peers import SmtpSink
+
+    sink = SmtpSink().start()
+    try:
+        yield sink
+    finally:
+        sink.stop()

@@ -19,6 +19,8 @@ SECTIONS = {
     "database": config.DatabaseConfig,
     "web": config.WebConfig,
     "jobs": config.JobsConfig,
+    "snmp": config.SnmpConfig,
+    "mail": config.MailConfig,
     "[printers]": config.PrinterConfig,
     "[queues]": config.QueueConfig,
 }
@@ -49,6 +51,12 @@ def test_every_setting_is_documented_in_the_example() -> None:
             )
 
 
+def test_every_printer_snmp_key_is_documented() -> None:
+    text = EXAMPLE.read_text()
+    for field in dataclasses.fields(config.SnmpAccess):
+        assert re.search(rf"^#\s+{field.name} = ", text, re.M), field.name
+
+
 def test_example_config_loads() -> None:
     loaded = config.parse(tomllib.loads(EXAMPLE.read_text()))
     assert loaded.queues[0].printers == ("designjet-1",)
@@ -75,6 +83,15 @@ def _minimal(**queue: object) -> dict[str, object]:
         ({"printers": [{"name": "p1", "uri": "lpd://x"}]}, "uri must be"),
         ({"jobs": {"retry_window": -1}}, "positive number"),
         ({"queues": [{"name": "q"}]}, "missing printers"),
+        ({"printers": [{"name": "p1", "uri": "ipp://x/", "snmp": {"version": "4"}}]}, "version"),
+        ({"printers": [{"name": "p1", "uri": "ipp://x/", "snmp": {"version": "3"}}]}, "a user"),
+        ({"printers": [{"name": "p1", "uri": "ipp://x/", "snmp": {"colour": 1}}]}, "'colour'"),
+        ({"snmp": {"networks": ["10.0.0.0/33"]}}, "not a CIDR network"),
+        ({"snmp": {"report_schedule": "sometimes"}}, "is not a schedule"),
+        ({"snmp": {"low_supply_percent": 60}}, "low_supply_percent <"),
+        ({"snmp": {"stale_after": 10.0, "drop_after": 5.0}}, "drop_after must be"),
+        ({"mail": {"security": "tls"}}, "security must be one of"),
+        ({"mail": {"to": ["nobody"]}}, "is not an email address"),
     ],
 )
 def test_bad_config_is_refused_with_a_clear_message(

@@ -33,12 +33,15 @@ def _money(amount: Decimal | None, currency: str) -> str:
 
 TEMPLATES.filters["money"] = _money
 GATEWAY_KEY = web.AppKey("webui-gateway", Gateway)
+CONFIG_KEY = web.AppKey("webui-config", Config)
 RECENT_JOBS = 50
 
 
 def setup(app: web.Application, gateway: Gateway, config: Config) -> None:
     app[GATEWAY_KEY] = gateway
+    app[CONFIG_KEY] = config
     app.router.add_get("/", home)
+    app.router.add_get("/fleet", fleet_page)
     app.router.add_get("/queues/{name}", queue_page)
     app.router.add_get("/release", release_page)
     app.router.add_post("/release/{job_id:\\d+}", release_claim)
@@ -73,6 +76,21 @@ async def home(request: web.Request) -> web.Response:
             }
         )
     return _render("home.html", queues=queues)
+
+
+async def fleet_page(request: web.Request) -> web.Response:
+    """The printers read over SNMP: latest meters and supplies (new and stale highlighted as in
+    the mailed report), and the alert episodes still open."""
+    from gateway.snmp import records, report
+
+    store = request.app[GATEWAY_KEY].jobs.store
+    rows = await report.rows_from_store(store, request.app[CONFIG_KEY].snmp)
+    addresses = {d.id: d.address for d in await records.devices(store)}
+    alerts = [
+        {"device": addresses.get(a.device_id, ""), "message": a.message, "opened": a.opened_at}
+        for a in await records.open_alerts(store)
+    ]
+    return _render("fleet.html", rows=rows, alerts=alerts)
 
 
 async def queue_page(request: web.Request) -> web.Response:

@@ -11,6 +11,7 @@ from sqlalchemy import (
     Boolean,
     DateTime,
     Float,
+    Index,
     Integer,
     LargeBinary,
     String,
@@ -236,3 +237,75 @@ class JobRow(Base):
     cost_breakdown: Mapped[str] = mapped_column(Text, default="")  # JSON
     price_breakdown: Mapped[str] = mapped_column(Text, default="")  # JSON
     costed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # The per-job meter check (gateway/snmp): the printer's life count after the job minus
+    # before it, when the printer was otherwise idle; mismatch when it disagrees with the
+    # analysed impressions.
+    meter_delta: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    meter_mismatch: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class SnmpDeviceRow(Base):
+    """A device printgate reads meters from: a configured printer, a manual add, or one that
+    discovery found."""
+
+    __tablename__ = "snmp_devices"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    address: Mapped[str] = mapped_column(String(300), unique=True)  # host:port
+    printer: Mapped[str] = mapped_column(String(100), default="")  # [[printers]] name, if any
+    origin: Mapped[str] = mapped_column(String(20), default="manual")  # config|manual|discovered
+    model: Mapped[str] = mapped_column(String(255), default="")
+    serial: Mapped[str] = mapped_column(String(255), default="")
+    sys_name: Mapped[str] = mapped_column(String(255), default="")
+    location: Mapped[str] = mapped_column(String(255), default="")
+    sys_object_id: Mapped[str] = mapped_column(String(255), default="")
+    first_seen: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_read: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    # Not yet in a mailed report: highlighted as new there.
+    reported: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class MeterReadingRow(Base):
+    """One meter read of one device, with its supplies and state at that time."""
+
+    __tablename__ = "meter_readings"
+    __table_args__ = (Index("ix_meter_readings_device_time", "device_id", "read_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    device_id: Mapped[int] = mapped_column(Integer)
+    read_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    total: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    mono: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    color: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    unit: Mapped[str] = mapped_column(String(40), default="")
+    status: Mapped[str] = mapped_column(String(20), default="")
+    errors: Mapped[str] = mapped_column(Text, default="")  # comma-separated bit names
+    supplies: Mapped[str] = mapped_column(Text, default="[]")  # JSON list
+
+
+class SnmpAlertRow(Base):
+    """One alert episode: opened when a condition starts, closed when it ends; mailed once."""
+
+    __tablename__ = "snmp_alerts"
+    __table_args__ = (Index("ix_snmp_alerts_open", "device_id", "closed_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    device_id: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(20))  # low-supply|supply-empty|error|stale
+    subject: Mapped[str] = mapped_column(String(255), default="")  # supply or error bit
+    message: Mapped[str] = mapped_column(Text, default="")
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    mailed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class ScheduledTaskRow(Base):
+    """A recurring task's timetable, kept so that restarts neither skip nor repeat runs."""
+
+    __tablename__ = "scheduled_tasks"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    schedule: Mapped[str] = mapped_column(String(255))
+    next_run: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_run: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
