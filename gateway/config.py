@@ -33,6 +33,21 @@ class ServerConfig:
     max_document_bytes: int = 8 << 30
     max_attribute_bytes: int = 1 << 20
     shutdown_timeout: float = 20.0
+    # TLS (ipps:// and https://): listeners of their own; cert/key empty -> self-signed.
+    tls: bool = False
+    tls_listen: tuple[str, ...] = ()
+    tls_cert: str = ""
+    tls_key: str = ""
+
+
+@dataclass(frozen=True)
+class DnsSdConfig:
+    advertise: bool = True
+    backend: str = "auto"  # auto | avahi | zeroconf
+    host: str = ""  # the host name advertised; empty: this machine's
+
+
+DNS_SD_BACKENDS = ("auto", "avahi", "zeroconf")
 
 
 @dataclass(frozen=True)
@@ -81,6 +96,7 @@ class Config:
     database: DatabaseConfig = DatabaseConfig()
     web: WebConfig = WebConfig()
     jobs: JobsConfig = JobsConfig()
+    dns_sd: DnsSdConfig = DnsSdConfig()
     directory: Mapping[str, Any] = field(default_factory=dict)
     printers: tuple[PrinterConfig, ...] = ()
     queues: tuple[QueueConfig, ...] = ()
@@ -141,13 +157,14 @@ def load(explicit: str | None = None) -> Config:
 
 
 def parse(raw: Mapping[str, Any], source: str = "<memory>") -> Config:
-    known = {"server", "database", "web", "jobs", "directory", "printers", "queues"}
+    known = {"server", "database", "web", "jobs", "dns_sd", "directory", "printers", "queues"}
     _no_unknown(raw, known, "top level")
     server = _section(ServerConfig, raw.get("server", {}), "[server]")
     if not server.listen:
         raise ConfigError("[server] listen needs at least one host:port")
     for address in server.listen:
         split_address(address)
+    _check_tls(server)
     printers = tuple(
         _section(PrinterConfig, p, f"[[printers]] #{i + 1}")
         for i, p in enumerate(_table_list(raw, "printers"))
@@ -161,6 +178,7 @@ def parse(raw: Mapping[str, Any], source: str = "<memory>") -> Config:
         database=_section(DatabaseConfig, raw.get("database", {}), "[database]"),
         web=_section(WebConfig, raw.get("web", {}), "[web]"),
         jobs=_section(JobsConfig, raw.get("jobs", {}), "[jobs]"),
+        dns_sd=_dns_sd(raw.get("dns_sd", {})),
         directory=dict(raw.get("directory", {})),
         printers=printers,
         queues=queues,
@@ -168,6 +186,22 @@ def parse(raw: Mapping[str, Any], source: str = "<memory>") -> Config:
     )
     _check_references(config)
     return config
+
+
+def _check_tls(server: ServerConfig) -> None:
+    for address in server.tls_listen:
+        split_address(address)
+    if server.tls and not server.tls_listen:
+        raise ConfigError("[server] tls = true needs tls_listen (host:port for ipps/https)")
+    if bool(server.tls_cert) != bool(server.tls_key):
+        raise ConfigError("[server] tls_cert and tls_key go together: set both or neither")
+
+
+def _dns_sd(table: Any) -> DnsSdConfig:
+    section: DnsSdConfig = _section(DnsSdConfig, table, "[dns_sd]")
+    if section.backend not in DNS_SD_BACKENDS:
+        raise ConfigError(f"[dns_sd] backend must be one of {', '.join(DNS_SD_BACKENDS)}")
+    return section
 
 
 def _table_list(raw: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:

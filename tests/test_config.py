@@ -19,6 +19,7 @@ SECTIONS = {
     "database": config.DatabaseConfig,
     "web": config.WebConfig,
     "jobs": config.JobsConfig,
+    "dns_sd": config.DnsSdConfig,
     "[printers]": config.PrinterConfig,
     "[queues]": config.QueueConfig,
 }
@@ -75,6 +76,9 @@ def _minimal(**queue: object) -> dict[str, object]:
         ({"printers": [{"name": "p1", "uri": "lpd://x"}]}, "uri must be"),
         ({"jobs": {"retry_window": -1}}, "positive number"),
         ({"queues": [{"name": "q"}]}, "missing printers"),
+        ({"server": {"tls": True}}, "tls = true needs tls_listen"),
+        ({"server": {"tls_cert": "/x.pem"}}, "tls_cert and tls_key go together"),
+        ({"dns_sd": {"backend": "bonjour"}}, "backend must be one of"),
     ],
 )
 def test_bad_config_is_refused_with_a_clear_message(
