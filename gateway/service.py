@@ -30,6 +30,7 @@ from .accounting.journal import Journal
 from .accounting.lists import Lists
 from .accounting.store import Store
 from .config import Config, ConfigError, load, split_address
+from .discovery import Advertiser
 from .dispatcher import Dispatcher
 from .gate import Gate
 from .identity.ldap import DirectorySettings, LdapDirectory
@@ -224,6 +225,9 @@ class Service:
         self.tasks.spawn(self._refresh_loop(printers), name="printer-refresh")
         self.tasks.spawn(desk.expire_loop(config.jobs.hold_expiry), name="hold-expiry")
         self.tasks.spawn(jobs.replay_loop(), name="journal-replay")
+        if config.dns_sd.advertise:
+            advertiser = Advertiser(config, lambda: queues, self.tls is not None)
+            self.tasks.spawn(advertiser.run(), name="dns-sd")
         self.ready = True
         self._banner()
         return runner

@@ -32,6 +32,10 @@ REQUIREMENTS=(
   "slapd                         slapd"
   "ldapsearch                    ldap-utils"
   "openssl                       openssl"
+  "ippfind                       cups-ipp-utils"
+  "curl                          curl"
+  "systemd-analyze               systemd"
+  "/lib/$(uname -m)-linux-gnu/libnss_mdns4_minimal.so.2 libnss-mdns"
 )
 
 present() {

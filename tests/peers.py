@@ -73,6 +73,9 @@ DEBIAN_PACKAGE = {
     "avahi-daemon": "avahi-daemon",
     "gs": "ghostscript",
     "pdfinfo": "poppler-utils",
+    "curl": "curl",
+    "openssl": "openssl",
+    "systemd-analyze": "systemd",
 }
 
 DEFAULT_FORMATS = ("application/pdf", "image/jpeg", "image/pwg-raster", "image/urf")
