@@ -105,7 +105,7 @@ def _dump(connection: Connection) -> dict[str, bytes]:
     return out
 
 
-def _schema_revision(connection: Connection) -> str:
+def schema_revision(connection: Connection) -> str:
     from alembic.runtime.migration import MigrationContext
 
     heads = MigrationContext.configure(connection).get_current_heads()
@@ -145,7 +145,7 @@ async def _read(engine: AsyncEngine, isolation: str | None = None) -> tuple[str,
             if isolation:
                 await connection.execution_options(isolation_level=isolation)
             async with connection.begin():
-                schema = await connection.run_sync(_schema_revision)
+                schema = await connection.run_sync(schema_revision)
                 rows = await connection.run_sync(_dump)
     except (SQLAlchemyError, OSError) as exc:
         raise BackupError(f"cannot read the store at {engine.url!r}: {exc}") from exc

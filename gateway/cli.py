@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from . import __version__, backup_cli
+from . import __version__, backup_cli, check_cli
 from . import commands as store_commands
 from .commands import CommandError
 from .config import ConfigError, load
@@ -33,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(func=_serve)
     store_commands.register(commands, common)
     backup_cli.register(commands, common)
+    check_cli.register(commands, common)
     return parser
 
 
