@@ -35,6 +35,7 @@ REQUIREMENTS=(
   "ippfind                       cups-ipp-utils"
   "curl                          curl"
   "systemd-analyze               systemd"
+  "snmpd                         snmpd"
   "/lib/$(uname -m)-linux-gnu/libnss_mdns4_minimal.so.2 libnss-mdns"
 )
 

@@ -76,6 +76,7 @@ DEBIAN_PACKAGE = {
     "curl": "curl",
     "openssl": "openssl",
     "systemd-analyze": "systemd",
+    "snmpd": "snmpd",
 }
 
 DEFAULT_FORMATS = ("application/pdf", "image/jpeg", "image/pwg-raster", "image/urf")
