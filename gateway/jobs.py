@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -153,6 +153,7 @@ class JobManager:
     instance: str = ""  # this printgate's id: it resumes only the jobs it took in
     journal: Journal | None = None  # where job writes go while the store is unreachable
     active: dict[int, Job] = field(default_factory=dict)
+    on_ended: Callable[[Job], None] | None = None  # told of every job that ends (metrics)
 
     async def load_active(self) -> list[Job]:
         """The unfinished jobs this printgate took in; a journal left by an outage is written
@@ -194,6 +195,8 @@ class JobManager:
             changes.setdefault("completed_at", now())
         await self.update(job, **changes)
         log.info("job %d %s %s %s", job.id, state.name.lower(), ",".join(job.reasons), message)
+        if state in TERMINAL_STATES and self.on_ended is not None:
+            self.on_ended(job)
 
     async def update(self, job: Job, **changes: Any) -> None:
         """Persist then apply field changes (the state only through transition)."""

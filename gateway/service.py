@@ -25,7 +25,7 @@ from pathlib import Path
 import uvloop
 from aiohttp import web
 
-from . import logs
+from . import logs, metrics
 from .accounting.journal import Journal
 from .accounting.lists import Lists
 from .accounting.store import Store
@@ -37,6 +37,7 @@ from .identity.ldap import DirectorySettings, LdapDirectory
 from .identity.sql import SqlIdentity
 from .ipp_client import IppClient
 from .jobs import JobManager
+from .metrics import Metrics
 from .operations import Gateway, Operations
 from .passwords import hash_password
 from .printer_attrs import QueueView
@@ -211,6 +212,7 @@ class Service:
         )
         gateway = Gateway(queues, jobs, spool, dispatcher, self.tasks, gate, desk)
         app = make_app(Operations(gateway), config.server.max_attribute_bytes, lambda: self.ready)
+        metrics.setup(app, Metrics(store, jobs, printers, self.directory))
         for addon in entry_points(group=WEB_ADDONS):
             addon.load()(app, gateway, config)
         runner = web.AppRunner(
