@@ -11,6 +11,7 @@ listeners.
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import tempfile
 import urllib.error
@@ -61,6 +62,7 @@ def restore(archive_path: Path, config_arg: str | None, keep_config: bool = Fals
         aside = _keep_aside(config, config_arg, stamp)
         counts = asyncio.run(load_rows(config.database_url, archive))
         _put_files(config, archive)
+        _own_like_data_dir(config.server.data_dir)
         if use_archive_settings and target_config is not None:
             target_config.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(settings, target_config)
@@ -179,6 +181,19 @@ def _put_files(config: Config, archive: Archive) -> None:
         shutil.copyfile(source, target)
         if "tls" in name:
             target.chmod(0o600)
+
+
+def _own_like_data_dir(data_dir: Path) -> None:
+    """Run as root, restore writes root-owned files; the service runs as its own user and
+    must be able to write them. (A data_dir made afresh by root is fixed by systemd's
+    StateDirectory= at the next start.)"""
+    if os.geteuid() != 0:
+        return
+    owner = data_dir.stat()
+    if owner.st_uid == 0:
+        return
+    for path in [data_dir, *data_dir.rglob("*")]:
+        os.chown(path, owner.st_uid, owner.st_gid, follow_symlinks=False)
 
 
 def _tls_target(config: Config, member: str) -> Path | None:
