@@ -317,6 +317,8 @@ def serve(config: Config) -> int:
     logs.setup()
     next_config: Config | None = config
     while next_config is not None:
+        # Until the loop's own handler is in place, a reload request must not kill the process.
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
         next_config.server.data_dir.mkdir(parents=True, exist_ok=True)
         service = Service(next_config)
         with (

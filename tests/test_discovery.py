@@ -6,6 +6,7 @@ printer's capabilities and the adverts go when printgate stops."""
 from __future__ import annotations
 
 import subprocess
+import sys
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -137,3 +138,28 @@ def test_paper_max_from_media_names() -> None:
     assert paper_max(["iso_a2_420x594mm"]) == "isoC-A2"
     assert paper_max(["roll_max_36x1200in", "iso_a4_210x297mm"]) == ">isoC-A2"
     assert paper_max([]) == "legal-A4"
+
+
+def test_without_avahi_zeroconf_advertises_and_printers_discover_finds_it(
+    printgate_factory: Callable[..., Printgate], tmp_path: Path
+) -> None:
+    tag = uuid.uuid4().hex[:6]
+    gw = printgate_factory(
+        {
+            "dns_sd": {"backend": "zeroconf"},
+            "printers": [{"name": "v", "uri": (tmp_path / "out").as_uri()}],
+            "queues": [{"name": f"zc-{tag}", "printers": ["v"], "info": f"Zeroconf {tag}"}],
+        }
+    )
+
+    def discovered() -> str:
+        result = subprocess.run(
+            [sys.executable, "-m", "gateway", "printers", "discover", "--seconds", "3",
+             "--config", str(gw.config_path)],
+            capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        return next((x for x in result.stdout.splitlines() if f"Zeroconf {tag}" in x), "")
+
+    line = wait_for(discovered, 30, interval=0.5, what="the zeroconf advert")
+    assert line.startswith("ipp://") and f":{gw.port}/ipp/print/zc-{tag}" in line
