@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from . import __version__, backup_cli, check_cli
+from . import __version__, analysis_cli, backup_cli, check_cli, rates_cli
 from . import commands as store_commands
 from .commands import CommandError
 from .config import ConfigError, load
@@ -32,6 +32,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", parents=[common], help="run the gateway in the foreground")
     serve.set_defaults(func=_serve)
     store_commands.register(commands, common)
+    analysis_cli.register(commands, common)
+    rates_cli.register(commands, common)
     backup_cli.register(commands, common)
     check_cli.register(commands, common)
     return parser

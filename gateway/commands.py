@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
+from . import job_report
 from .accounting.lists import Kind, ListError, Lists
 from .accounting.store import Store
 from .config import Config, load
@@ -176,6 +177,8 @@ def jobs(args: argparse.Namespace) -> int:
                 else None,
                 "bytes": j.document_bytes,
                 "impressions": j.impressions,
+                "analysis": job_report.measured(j),
+                "charge": job_report.charged(j),
             }
             for j in found
             if args.project is None or j.project == args.project

@@ -71,6 +71,16 @@ class JobsConfig:
 
 
 @dataclass(frozen=True)
+class AnalysisConfig:
+    workers: int = 0  # not set: one less than the CPUs
+    timeout: float = 120.0
+    memory_limit_mb: int = 1024
+    resolution: float = 72.0
+    lines_max_coverage: float = 0.15
+    low_density_max_coverage: float = 0.60
+
+
+@dataclass(frozen=True)
 class PrinterConfig:
     name: str
     uri: str
@@ -96,6 +106,7 @@ class Config:
     database: DatabaseConfig = DatabaseConfig()
     web: WebConfig = WebConfig()
     jobs: JobsConfig = JobsConfig()
+    analysis: AnalysisConfig = AnalysisConfig()
     dns_sd: DnsSdConfig = DnsSdConfig()
     directory: Mapping[str, Any] = field(default_factory=dict)
     printers: tuple[PrinterConfig, ...] = ()
@@ -157,7 +168,17 @@ def load(explicit: str | None = None) -> Config:
 
 
 def parse(raw: Mapping[str, Any], source: str = "<memory>") -> Config:
-    known = {"server", "database", "web", "jobs", "dns_sd", "directory", "printers", "queues"}
+    known = {
+        "server",
+        "database",
+        "web",
+        "jobs",
+        "analysis",
+        "dns_sd",
+        "directory",
+        "printers",
+        "queues",
+    }
     _no_unknown(raw, known, "top level")
     server = _section(ServerConfig, raw.get("server", {}), "[server]")
     if not server.listen:
@@ -178,6 +199,7 @@ def parse(raw: Mapping[str, Any], source: str = "<memory>") -> Config:
         database=_section(DatabaseConfig, raw.get("database", {}), "[database]"),
         web=_section(WebConfig, raw.get("web", {}), "[web]"),
         jobs=_section(JobsConfig, raw.get("jobs", {}), "[jobs]"),
+        analysis=_analysis(raw.get("analysis", {})),
         dns_sd=_dns_sd(raw.get("dns_sd", {})),
         directory=dict(raw.get("directory", {})),
         printers=printers,
@@ -186,6 +208,13 @@ def parse(raw: Mapping[str, Any], source: str = "<memory>") -> Config:
     )
     _check_references(config)
     return config
+
+
+def _analysis(table: Any) -> AnalysisConfig:
+    analysis: AnalysisConfig = _section(AnalysisConfig, table, "[analysis]")
+    if not analysis.lines_max_coverage < analysis.low_density_max_coverage:
+        raise ConfigError("[analysis] lines_max_coverage must be below low_density_max_coverage")
+    return analysis
 
 
 def _check_tls(server: ServerConfig) -> None:

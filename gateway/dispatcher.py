@@ -8,6 +8,7 @@ import contextlib
 import heapq
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from . import failover
@@ -56,6 +57,8 @@ class Dispatcher:
         # Per queue, a heap of (is-new, job id) of jobs that may be runnable; entries for jobs
         # that no longer are get dropped when they reach the top.
         self._runnable: dict[str, list[tuple[bool, int]]] = {q.name: [] for q in config.queues}
+        # Who takes an ended job's document; the accountant, when it still measures it.
+        self.on_ended: Callable[[Job], Awaitable[None]] = self._remove_document
 
     def start(self) -> None:
         for job in self.jobs.active.values():
@@ -227,9 +230,12 @@ class Dispatcher:
 
     async def _ended(self, job: Job) -> None:
         self._retry.pop(job.id, None)
+        await self.on_ended(job)
+        self._wake_up(job.queue)
+
+    async def _remove_document(self, job: Job) -> None:
         if job.document_path:
             await self.spool.remove(self.spool.root / job.document_path)
-        self._wake_up(job.queue)
 
     def _backoff(self, retry: _Retry) -> float:
         return failover.printer_backoff(max(1, retry.failures), self.policy)

@@ -12,6 +12,7 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from .accounting.journal import Journal
@@ -121,6 +122,33 @@ class Job:
     comment: str = ""
     released_at: datetime | None = None
     instance: str = ""
+    analysis_status: str = ""
+    analysis_error: str = ""
+    measured_pages: int | None = None
+    measured_impressions: int | None = None
+    measured_sheets: int | None = None
+    color_impressions: int | None = None
+    mono_impressions: int | None = None
+    coverage_c: float | None = None
+    coverage_m: float | None = None
+    coverage_y: float | None = None
+    coverage_k: float | None = None
+    area_printed_m2: float | None = None
+    area_used_m2: float | None = None
+    length_used_m: float | None = None
+    measurement: str = ""
+    media_type: str = ""
+    printer_model: str = ""
+    currency: str = ""
+    cost: Decimal | None = None
+    cost_tax: Decimal | None = None
+    cost_gross: Decimal | None = None
+    price: Decimal | None = None
+    price_tax: Decimal | None = None
+    price_gross: Decimal | None = None
+    cost_breakdown: str = ""
+    price_breakdown: str = ""
+    costed_at: datetime | None = None
 
     @property
     def is_terminal(self) -> bool:
@@ -153,7 +181,7 @@ class JobManager:
     instance: str = ""  # this printgate's id: it resumes only the jobs it took in
     journal: Journal | None = None  # where job writes go while the store is unreachable
     active: dict[int, Job] = field(default_factory=dict)
-    on_ended: Callable[[Job], None] | None = None  # told of every job that ends (metrics)
+    on_terminal: Callable[[Job], None] | None = None  # told of every job that ends (metrics)
 
     async def load_active(self) -> list[Job]:
         """The unfinished jobs this printgate took in; a journal left by an outage is written
@@ -195,8 +223,8 @@ class JobManager:
             changes.setdefault("completed_at", now())
         await self.update(job, **changes)
         log.info("job %d %s %s %s", job.id, state.name.lower(), ",".join(job.reasons), message)
-        if state in TERMINAL_STATES and self.on_ended is not None:
-            self.on_ended(job)
+        if state in TERMINAL_STATES and self.on_terminal is not None:
+            self.on_terminal(job)
 
     async def update(self, job: Job, **changes: Any) -> None:
         """Persist then apply field changes (the state only through transition)."""

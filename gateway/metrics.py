@@ -67,7 +67,7 @@ class Metrics:
         self.directory = directory
         self.latency = Histogram()
         self._directory_up: tuple[float, bool] = (0.0, False)
-        jobs.on_ended = self.job_ended
+        jobs.on_terminal = self.job_ended
 
     def job_ended(self, job: Job) -> None:
         if job.state == JobState.COMPLETED and job.processing_at and job.completed_at:

@@ -259,6 +259,14 @@ class PrinterState:
     def name(self) -> str:
         return self.config.name
 
+    @property
+    def model(self) -> str:
+        """printer-make-and-model as the printer reports it: what cost tables are kept by."""
+        if self.attributes is None:
+            return ""
+        attribute = self.attributes.get("printer-make-and-model")
+        return (attribute.text() or "") if attribute else ""
+
     def mark_up(self) -> None:
         self.up = True
         self.last_error = ""

@@ -26,9 +26,12 @@ import uvloop
 from aiohttp import web
 
 from . import logs, metrics
+from .accountant import Accountant
 from .accounting.journal import Journal
 from .accounting.lists import Lists
+from .accounting.rates import Rates
 from .accounting.store import Store
+from .analysis.runner import Analyzer
 from .config import Config, ConfigError, load, split_address
 from .discovery import Advertiser
 from .dispatcher import Dispatcher
@@ -83,6 +86,7 @@ class Service:
     ready: bool = False
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
     directory: LdapDirectory | None = None
+    analyzer: Analyzer | None = None
     notifier: Notifier = field(default_factory=Notifier)
     tls: TlsContext | None = None
     next_config: Config | None = None  # set by a SIGHUP that changed more than TLS material
@@ -131,6 +135,8 @@ class Service:
         await self.tasks.cancel_all()
         if self.directory is not None:
             self.directory.close()
+        if self.analyzer is not None:
+            self.analyzer.close()
         await client.close()
         await store.close()
 
@@ -189,6 +195,8 @@ class Service:
             load_cached(printer)
         await self._fetch_all(printers)
         dispatcher = Dispatcher(config, jobs, printers, spool, self.tasks)
+        accountant = self._accountant(jobs, spool, store, printers)
+        dispatcher.on_ended = accountant.job_ended
         started = time.time()
         queues = {
             q.name: QueueView(
@@ -210,7 +218,7 @@ class Service:
             {q.name: q for q in config.queues},
             {name: view.graceful for name, view in queues.items()},
         )
-        gateway = Gateway(queues, jobs, spool, dispatcher, self.tasks, gate, desk)
+        gateway = Gateway(queues, jobs, spool, dispatcher, self.tasks, gate, desk, accountant)
         app = make_app(Operations(gateway), config.server.max_attribute_bytes, lambda: self.ready)
         metrics.setup(app, Metrics(store, jobs, printers, self.directory))
         for addon in entry_points(group=WEB_ADDONS):
@@ -224,6 +232,7 @@ class Service:
         await runner.setup()
         await self._listen(runner)
         dispatcher.start()
+        accountant.resume(active)
         self.tasks.spawn(self._refresh_loop(printers), name="printer-refresh")
         self.tasks.spawn(desk.expire_loop(config.jobs.hold_expiry), name="hold-expiry")
         self.tasks.spawn(jobs.replay_loop(), name="journal-replay")
@@ -233,6 +242,27 @@ class Service:
         self.ready = True
         self._banner()
         return runner
+
+    def _accountant(
+        self, jobs: JobManager, spool: Spool, store: Store, printers: dict[str, PrinterState]
+    ) -> Accountant:
+        settings = self.config.analysis
+        self.analyzer = Analyzer(settings.workers, settings.timeout, settings.memory_limit_mb << 20)
+        first_printer = {q.name: q.printers[0] for q in self.config.queues if q.printers}
+
+        def model_of(printer: str) -> str:
+            return printers[printer].model if printer in printers else ""
+
+        return Accountant(
+            jobs,
+            spool,
+            self.analyzer,
+            Rates(store),
+            self.tasks,
+            settings,
+            model_of=model_of,
+            queue_model=lambda queue: model_of(first_printer.get(queue, "")),
+        )
 
     async def _listen(self, runner: web.AppRunner) -> None:
         server = self.config.server

@@ -35,8 +35,15 @@ def test_demo_style_queue_prints_to_the_virtual_printer(
     assert result.returncode == 0, result.stdout
     files = wait_for(lambda: list(out.glob("*.pdf")), 10, what="document in output/")
     assert files[0].read_bytes() == tmp_pdf.read_bytes()
-    completed = ipp(gw.queue_uri("demo"), Op.GET_JOBS, m.keyword("which-jobs", "completed"))
-    assert len(completed.groups_of(Tag.JOB)) == 1
+    # The document lands in output/ a moment before the job is recorded as completed.
+    completed = wait_for(
+        lambda: ipp(
+            gw.queue_uri("demo"), Op.GET_JOBS, m.keyword("which-jobs", "completed")
+        ).groups_of(Tag.JOB),
+        10,
+        what="the job among the completed ones",
+    )
+    assert len(completed) == 1
 
 
 def test_job_reaches_ippeveprinter_with_its_bytes_and_attributes(

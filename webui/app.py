@@ -4,12 +4,14 @@ point (gateway never imports webui). For now: queues, their state and their rece
 from __future__ import annotations
 
 import time
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import jinja2
 from aiohttp import web
 
+from gateway.accounting.costing import quantum
 from gateway.config import Config
 from gateway.jobs import ACTIVE_STATES, TERMINAL_STATES
 from gateway.operations import Gateway
@@ -20,6 +22,16 @@ TEMPLATES = jinja2.Environment(
     loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
     autoescape=True,
 )
+
+
+def _money(amount: Decimal | None, currency: str) -> str:
+    """An amount to its currency's minor unit, with the currency: "1.50 EUR"."""
+    if amount is None:
+        return ""
+    return f"{amount.quantize(quantum(currency))} {currency}"
+
+
+TEMPLATES.filters["money"] = _money
 GATEWAY_KEY = web.AppKey("webui-gateway", Gateway)
 RECENT_JOBS = 50
 

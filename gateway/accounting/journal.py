@@ -10,6 +10,7 @@ import base64
 import json
 import os
 from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,8 @@ def _encode(value: Any) -> Any:
         return {"datetime": value.isoformat()}
     if isinstance(value, bytes):
         return {"bytes": base64.b64encode(value).decode()}
+    if isinstance(value, Decimal):
+        return {"decimal": str(value)}
     return value
 
 
@@ -32,6 +35,8 @@ def _decode(value: Any) -> Any:
         return datetime.fromisoformat(value["datetime"])
     if isinstance(value, dict) and "bytes" in value:
         return base64.b64decode(value["bytes"])
+    if isinstance(value, dict) and "decimal" in value:
+        return Decimal(value["decimal"])
     return value
 
 

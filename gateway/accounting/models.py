@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
     DateTime,
+    Float,
     Integer,
     LargeBinary,
     String,
@@ -38,6 +40,28 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
         assert isinstance(value, datetime)
         return value.replace(tzinfo=UTC)
+
+
+class Money(TypeDecorator[Decimal]):
+    """Exact amounts on every database: stored as whole ten-thousandths, so they add up in SQL
+    without floating point, and read back as Decimal."""
+
+    impl = BigInteger
+    cache_ok = True
+    SCALE = 10_000
+
+    def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> int | None:
+        if value is None:
+            return None
+        scaled = value * self.SCALE
+        if scaled != scaled.to_integral_value():
+            raise ValueError(f"{value} has more than four decimals")
+        return int(scaled)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
+        if value is None:
+            return None
+        return Decimal(int(value)) / self.SCALE
 
 
 class Base(DeclarativeBase):
@@ -114,6 +138,18 @@ class SettingRow(Base):
     value: Mapped[str] = mapped_column(Text)
 
 
+class RateTableRow(Base):
+    """A printer model's cost table or price table, as JSON costing.RateTable reads; model "*"
+    serves every model without its own."""
+
+    __tablename__ = "rate_tables"
+
+    model: Mapped[str] = mapped_column(String(255), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10), primary_key=True)  # cost | price
+    body: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 class AppUserRow(Base):
     """Administrators and bookkeepers of the web UI."""
 
@@ -170,3 +206,33 @@ class JobRow(Base):
     released_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     # The printgate that took the job in (its spool holds the document): only it resumes it.
     instance: Mapped[str] = mapped_column(String(64), default="", index=True)
+    # What printgate measured of the document (pages, impressions and media_sheets above are
+    # what the printer reported).
+    analysis_status: Mapped[str] = mapped_column(String(10), default="")  # "" | done | failed
+    analysis_error: Mapped[str] = mapped_column(Text, default="")
+    measured_pages: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    measured_impressions: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    measured_sheets: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    color_impressions: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    mono_impressions: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    coverage_c: Mapped[float | None] = mapped_column(Float, nullable=True)
+    coverage_m: Mapped[float | None] = mapped_column(Float, nullable=True)
+    coverage_y: Mapped[float | None] = mapped_column(Float, nullable=True)
+    coverage_k: Mapped[float | None] = mapped_column(Float, nullable=True)
+    area_printed_m2: Mapped[float | None] = mapped_column(Float, nullable=True)
+    area_used_m2: Mapped[float | None] = mapped_column(Float, nullable=True)
+    length_used_m: Mapped[float | None] = mapped_column(Float, nullable=True)
+    measurement: Mapped[str] = mapped_column(Text, default="")  # JSON: categories, ink, ...
+    media_type: Mapped[str] = mapped_column(String(100), default="")
+    # Cost and price as computed when the job was recorded, from the tables then in force.
+    printer_model: Mapped[str] = mapped_column(String(255), default="")
+    currency: Mapped[str] = mapped_column(String(3), default="")
+    cost: Mapped[Decimal | None] = mapped_column(Money(), nullable=True)  # without tax
+    cost_tax: Mapped[Decimal | None] = mapped_column(Money(), nullable=True)
+    cost_gross: Mapped[Decimal | None] = mapped_column(Money(), nullable=True)  # with tax
+    price: Mapped[Decimal | None] = mapped_column(Money(), nullable=True)
+    price_tax: Mapped[Decimal | None] = mapped_column(Money(), nullable=True)
+    price_gross: Mapped[Decimal | None] = mapped_column(Money(), nullable=True)
+    cost_breakdown: Mapped[str] = mapped_column(Text, default="")  # JSON
+    price_breakdown: Mapped[str] = mapped_column(Text, default="")  # JSON
+    costed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

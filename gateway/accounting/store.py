@@ -278,6 +278,20 @@ class Store:
 
         return await self.read(fn)
 
+    async def uncharged_jobs(self, instance: str, completed: int) -> list[JobRow]:
+        """This printgate's printed and measured jobs whose charge a restart cut short."""
+        query = select(JobRow).where(
+            JobRow.state == completed,
+            JobRow.analysis_status == "done",
+            JobRow.costed_at.is_(None),
+            JobRow.instance == instance,
+        )
+
+        async def fn(session: AsyncSession) -> list[JobRow]:
+            return list((await session.scalars(query)).all())
+
+        return await self.read(fn)
+
 
 def _take_turns(session: Session, key: int) -> None:
     """On PostgreSQL, wait until no other gateway is in the step `key` names; the lock is held

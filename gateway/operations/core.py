@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from ..accountant import Accountant
 from ..dispatcher import Dispatcher
 from ..gate import Gate, Presented
 from ..ipp import Attribute, Group, Message, Status, Tag
@@ -69,6 +70,7 @@ class Gateway:
     tasks: TaskKeeper
     gate: Gate
     desk: ReleaseDesk
+    accountant: Accountant
     started: float = field(default_factory=time.time)
 
 

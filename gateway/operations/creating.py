@@ -189,6 +189,7 @@ class Creating(Core):
         except BaseException:
             await self.gw.spool.remove(self.gw.spool.root / spooled)
             raise
+        self.gw.accountant.document_complete(job)
         self.gw.dispatcher.submit(job)
         return self._job_reply(request, job, _ok(job_request.unsupported), job_request.unsupported)
 
@@ -259,6 +260,7 @@ class Creating(Core):
             )
             return
         account_hold = [r for r in job.reasons if r in ACCOUNT_REASONS]
+        self.gw.accountant.document_complete(job)
         if account_hold:  # the gate held it at Create-Job: it stays held, now complete
             await self.gw.jobs.transition(job, JobState.PENDING_HELD, account_hold, job.message)
             return
