@@ -17,6 +17,7 @@ import contextlib
 import hashlib
 import io
 import json
+import os
 import sqlite3
 import tarfile
 import tempfile
@@ -137,6 +138,20 @@ def _sqlite_copy(source: Path, target: Path) -> None:
     with contextlib.closing(sqlite3.connect(source, timeout=30)) as live:
         with contextlib.closing(sqlite3.connect(target)) as copy:
             live.backup(copy)  # the online backup API: a consistent copy while others write
+    _give_back(source)
+
+
+def _give_back(database: Path) -> None:
+    """Run as root beside a stopped service, SQLite may have made the -wal / -shm files: they
+    must stay the service user's, or it cannot open its database again."""
+    if os.geteuid() != 0:
+        return
+    owner = database.stat()
+    for suffix in ("-wal", "-shm"):
+        side = database.with_name(database.name + suffix)
+        with contextlib.suppress(FileNotFoundError):
+            if side.stat().st_uid != owner.st_uid:
+                os.chown(side, owner.st_uid, owner.st_gid)
 
 
 async def _read(engine: AsyncEngine, isolation: str | None = None) -> tuple[str, dict[str, bytes]]:
