@@ -12,7 +12,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.peers import IppEvePrinter, Printgate, _Process, find_binary, free_port, wait_for
+from tests.peers import (
+    IppEvePrinter,
+    Printgate,
+    _Process,
+    find_binary,
+    free_port,
+    toml_dumps,
+    wait_for,
+)
 
 COMMUNITY = "s3cret-community"
 
@@ -107,3 +115,42 @@ def test_check_with_a_broken_config_is_one_failing_line(tmp_path: Path) -> None:
     )
     assert result.returncode == 1
     assert result.stdout.startswith("FAIL  config:") and len(result.stdout.splitlines()) == 1
+
+
+def test_check_sees_the_directory_go_down(tmp_path: Path) -> None:
+    from tests.slapd import READER_DN, READER_PASSWORD, Slapd
+
+    secret = tmp_path / "ldap.secret"
+    secret.write_text(READER_PASSWORD + "\n")
+    with Slapd(tmp_path / "slapd") as directory:
+        config = tmp_path / "printgate.toml"
+        config.write_text(
+            toml_dumps(
+                {
+                    "server": {
+                        "listen": [f"127.0.0.1:{free_port()}"],
+                        "data_dir": str(tmp_path / "d"),
+                    },
+                    "dns_sd": {"advertise": False},
+                    "directory": {
+                        "url": directory.url,
+                        "base_dn": "dc=example,dc=org",
+                        "search_attribute": "uid",
+                        "bind_dn": READER_DN,
+                        "bind_password_file": str(secret),
+                        "timeout": 2.0,
+                    },
+                }
+            )
+        )
+
+        def directory_line() -> str:
+            result = subprocess.run(
+                [sys.executable, "-m", "gateway", "check", "--config", str(config)],
+                capture_output=True, text=True, timeout=60, check=False,
+            )  # fmt: skip
+            return next(x for x in result.stdout.splitlines() if " directory:" in x)
+
+        assert directory_line().startswith("ok    directory")
+        directory.stop()
+        assert directory_line().startswith("FAIL  directory")

@@ -154,3 +154,31 @@ def test_sighup_loads_a_new_certificate_without_dropping_connections(
         assert gw.running
     finally:
         kept.close()
+
+
+def test_the_configured_certificate_and_key_are_served(
+    printgate_factory: Callable[..., Printgate], tmp_path: Path
+) -> None:
+    openssl = find_binary("openssl")
+    cert, key = tmp_path / "site.crt", tmp_path / "site.key"
+    subprocess.run(
+        [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+         "-subj", "/CN=printgate.example.org", "-keyout", str(key), "-out", str(cert)],
+        capture_output=True, check=True, timeout=60,
+    )  # fmt: skip
+    port = free_port()
+    gw = printgate_factory(
+        {
+            "server": {
+                "tls": True,
+                "tls_listen": [f"127.0.0.1:{port}"],
+                "tls_cert": str(cert),
+                "tls_key": str(key),
+            },
+            "printers": [{"name": "v", "uri": (tmp_path / "out").as_uri()}],
+            "queues": [{"name": "q", "printers": ["v"]}],
+        }
+    )
+    expected = x509.load_pem_x509_certificate(cert.read_bytes()).fingerprint(hashes.SHA256())
+    assert _fingerprint(port) == expected.hex()
+    assert not (gw.data_dir / "tls").exists()  # no self-signed pair when one is given
