@@ -29,19 +29,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import Table, select
+from sqlalchemy import MetaData, Table, select
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from . import __version__
 from .accounting.db import create_engine
-from .accounting.models import Base
 from .config import Config
 
 FORMAT = "printgate-backup"
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
+ALEMBIC_TABLE = "alembic_version"
 # Files of data_dir that belong in a backup besides the store (the rest is cache or
 # re-created): this printgate's id, the journal of jobs not yet in the store, TLS material,
 # branding, and the documents of unfinished jobs.
@@ -75,6 +75,8 @@ class Manifest:
 
 def encode_value(value: Any) -> Any:
     if isinstance(value, datetime):
+        if value.tzinfo is not None:  # the store keeps naive UTC; so does the archive
+            value = value.astimezone(UTC).replace(tzinfo=None)
         return {"$datetime": value.isoformat()}
     if isinstance(value, bytes | memoryview):
         return {"$bytes": base64.b64encode(bytes(value)).decode()}
@@ -90,17 +92,21 @@ def decode_value(value: Any) -> Any:
     return value
 
 
-def tables() -> list[Table]:
-    """Every table of the schema, parents before children."""
-    return list(Base.metadata.sorted_tables)
+def tables(connection: Connection) -> list[Table]:
+    """The database's own tables as they are (reflected, not this printgate's models: an
+    archive holds the stored values of whatever schema revision made it), parents first."""
+    metadata = MetaData()
+    metadata.reflect(connection)
+    return [t for t in metadata.sorted_tables if t.name != ALEMBIC_TABLE]
 
 
 def _dump(connection: Connection) -> dict[str, bytes]:
     out: dict[str, bytes] = {}
-    for table in tables():
+    for table in tables(connection):
+        query = select(table).order_by(*table.primary_key)
         lines = (
             json.dumps({k: encode_value(v) for k, v in row.items()}, separators=(",", ":"))
-            for row in connection.execute(select(table).order_by(*table.primary_key)).mappings()
+            for row in connection.execute(query).mappings()
         )
         out[table.name] = "".join(f"{line}\n" for line in lines).encode()
     return out
@@ -310,10 +316,10 @@ class Archive:
         return self.root / name
 
 
-def read(path: Path, staging: Path, expected_schema: str | None = None) -> Archive:
+def read(path: Path, staging: Path, known_schemas: frozenset[str] | None = None) -> Archive:
     """Unpack the archive into `staging` (an empty directory) and check it whole: a printgate
-    backup, every file present with its checksum, nothing else, and (when given) the schema
-    this printgate has. BackupError otherwise; nothing outside `staging` is written."""
+    backup, every file present with its checksum, nothing else, and (when given) a schema
+    revision this printgate knows. BackupError otherwise; nothing outside `staging` is written."""
     digests: dict[str, str] = {}
     try:
         with tarfile.open(path, "r:gz") as archive:
@@ -340,10 +346,10 @@ def read(path: Path, staging: Path, expected_schema: str | None = None) -> Archi
     extra = set(digests) - set(manifest.files)
     if extra:
         raise BackupError(f"{path}: files not in its manifest: {', '.join(sorted(extra))}")
-    if expected_schema is not None and manifest.schema != expected_schema:
+    if known_schemas is not None and manifest.schema not in known_schemas:
         raise BackupError(
-            f"{path} has schema {manifest.schema}, this printgate {expected_schema}:"
-            " restore it with the printgate version that made it"
+            f"{path} has schema {manifest.schema}, unknown to this printgate"
+            f" {__version__}: restore it with the printgate version that made it or a newer one"
         )
     return Archive(manifest, staging)
 

@@ -11,6 +11,7 @@ listeners.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import tempfile
@@ -20,12 +21,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.script import ScriptDirectory
-from sqlalchemy import delete, func, insert, select, text
-from sqlalchemy.engine import Connection
+from sqlalchemy import MetaData, delete, func, insert, select, text
+from sqlalchemy.engine import Connection, make_url
 
-from .accounting.db import MIGRATIONS, create_engine, migrate
+from .accounting.db import MIGRATION_LOCK, MIGRATIONS, create_engine
 from .backup import DATA_ENTRIES, DATA_GLOBS, Archive, BackupError, create, read, tables
 from .config import Config, config_path, load, parse, split_address
 
@@ -39,15 +41,23 @@ class Restored:
     tables: dict[str, int]
 
 
-def head_revision() -> str:
+def _scripts() -> ScriptDirectory:
     config = AlembicConfig()
     config.set_main_option("script_location", str(MIGRATIONS))
-    return ",".join(sorted(ScriptDirectory.from_config(config).get_heads()))
+    return ScriptDirectory.from_config(config)
+
+
+def head_revision() -> str:
+    return ",".join(sorted(_scripts().get_heads()))
+
+
+def known_revisions() -> frozenset[str]:
+    return frozenset(script.revision for script in _scripts().walk_revisions())
 
 
 def restore(archive_path: Path, config_arg: str | None, keep_config: bool = False) -> Restored:
     with tempfile.TemporaryDirectory(prefix="printgate-restore-") as scratch:
-        archive = read(archive_path, Path(scratch), expected_schema=head_revision())
+        archive = read(archive_path, Path(scratch), known_schemas=known_revisions())
         target_config = config_path(config_arg)
         settings = archive.member("settings/printgate.toml")
         use_archive_settings = settings.exists() and not keep_config
@@ -59,13 +69,20 @@ def restore(archive_path: Path, config_arg: str | None, keep_config: bool = Fals
             config = load(str(target_config))
         refuse_if_running(config)
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-        aside = _keep_aside(config, config_arg, stamp)
-        counts = asyncio.run(load_rows(config.database_url, archive))
+        aside = config.server.data_dir / "replaced" / stamp
+        aside.mkdir(parents=True)
+        _store_aside(config, aside)
+        # Nothing else is touched until the store is restored: that is what can still fail.
+        counts = _restore_store(config.database_url, archive, aside)
+        _files_aside(config, config_arg, aside)
         _put_files(config, archive)
         _own_like_data_dir(config.server.data_dir)
         if use_archive_settings and target_config is not None:
             target_config.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(settings, target_config)
+        if not any(aside.iterdir()):
+            aside.rmdir()  # a bare machine: nothing was replaced
+            return Restored(config, None, counts)
         return Restored(config, aside, counts)
 
 
@@ -93,18 +110,14 @@ def refuse_if_running(config: Config) -> None:
         raise BackupError(f"printgate is running on {address}: stop it before restoring")
 
 
-def _keep_aside(config: Config, config_arg: str | None, stamp: str) -> Path | None:
-    """What the restore replaces, under data_dir/replaced/<stamp>/; None when there was
-    nothing (a bare machine)."""
-    data_dir = config.server.data_dir
-    aside = data_dir / "replaced" / stamp
-    kept = False
-    try:
-        aside.mkdir(parents=True)
+def _store_aside(config: Config, aside: Path) -> None:
+    """The store as it is, as a backup archive in the aside directory."""
+    with contextlib.suppress(BackupError):  # no store yet: nothing to keep
         create(config, aside / "store-before-restore.tar.gz")
-        kept = True
-    except BackupError:
-        pass  # no store yet: nothing to keep
+
+
+def _files_aside(config: Config, config_arg: str | None, aside: Path) -> None:
+    data_dir = config.server.data_dir
     entries = [data_dir / n for n in DATA_ENTRIES]
     for pattern in DATA_GLOBS:
         entries += list(data_dir.glob(pattern))
@@ -112,31 +125,86 @@ def _keep_aside(config: Config, config_arg: str | None, stamp: str) -> Path | No
         if entry.exists():
             (aside / "data").mkdir(exist_ok=True)
             entry.rename(aside / "data" / entry.name)
-            kept = True
     current = config_path(config_arg)
     if current is not None and current.exists():
         shutil.copy2(current, aside / current.name)
-        kept = True
-    if not kept:
-        shutil.rmtree(aside)
-        return None
-    return aside
+
+
+def _restore_store(url: str, archive: Archive, aside: Path | None) -> dict[str, int]:
+    """PostgreSQL rebuilds the schema in one transaction. SQLite does not roll back DDL, so
+    its store is built in a new file beside the current one and swapped in only when whole;
+    the old file goes aside."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database:
+        return asyncio.run(load_rows(url, archive))
+    live = Path(parsed.database)
+    fresh = live.with_name(live.name + ".restoring")
+    for leftover in _sqlite_files(fresh):
+        leftover.unlink(missing_ok=True)
+    try:
+        counts = asyncio.run(
+            load_rows(parsed.set(database=str(fresh)).render_as_string(False), archive)
+        )
+    except BaseException:
+        for partial in _sqlite_files(fresh):
+            partial.unlink(missing_ok=True)
+        raise
+    for old in _sqlite_files(live):
+        if old.exists():
+            if aside is None:
+                old.unlink()
+            else:
+                old.rename(aside / old.name)
+    fresh.rename(live)
+    for side in _sqlite_files(fresh)[1:]:
+        side.unlink(missing_ok=True)
+    return counts
+
+
+def _sqlite_files(database: Path) -> list[Path]:
+    return [database, *(database.with_name(database.name + s) for s in ("-wal", "-shm"))]
 
 
 async def load_rows(url: str, archive: Archive) -> dict[str, int]:
     engine = create_engine(url)
     try:
-        await migrate(engine)
         async with engine.begin() as connection:
-            return await connection.run_sync(_replace_rows, archive)
+            return await connection.run_sync(_rebuild, archive)
     finally:
         await engine.dispose()
 
 
+def _rebuild(connection: Connection, archive: Archive) -> dict[str, int]:
+    """In one transaction: drop the schema (its rows are kept aside already), build it at the
+    archive's revision, put the rows back as they were stored, then migrate to this printgate's
+    schema, so an archive made before an upgrade restores after it."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(select(func.pg_advisory_xact_lock(MIGRATION_LOCK)))
+    current = MetaData()
+    current.reflect(connection)
+    current.drop_all(connection)
+    _upgrade(connection, archive.manifest.schema)
+    counts = _replace_rows(connection, archive)
+    _upgrade(connection, "heads")
+    return counts
+
+
+def _upgrade(connection: Connection, revision: str) -> None:
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    command.upgrade(config, revision)
+
+
 def _replace_rows(connection: Connection, archive: Archive) -> dict[str, int]:
-    ordered = tables()
+    ordered = tables(connection)
     for table in reversed(ordered):
-        connection.execute(delete(table))
+        connection.execute(delete(table))  # rows a migration may have seeded
+    expected = {t.name for t in ordered}
+    stray = {n.removesuffix(".jsonl").removeprefix("database/") for n in archive.manifest.files}
+    stray = {n for n in stray if n in archive.manifest.tables} - expected
+    if stray:
+        raise BackupError(f"tables unknown at schema {archive.manifest.schema}: {sorted(stray)}")
     counts: dict[str, int] = {}
     for table in ordered:
         rows = archive.rows(table.name)

@@ -85,6 +85,9 @@ def _state(gw: Printgate) -> dict[str, Any]:
         "users": cli(gw.config_path, "user", "export", "plotters").stdout,
         "projects": cli(gw.config_path, "project", "export", "plotters").stdout,
         "admins": sorted(r[0] for r in asyncio.run(_sql(url, select(AppUserRow.username)))),
+        "costs": sorted(
+            tuple(r) for r in asyncio.run(_sql(url, text("SELECT id, cost FROM jobs")))
+        ),
         "settings": sorted(
             tuple(r) for r in asyncio.run(_sql(url, select(SettingRow.key, SettingRow.value)))
         ),
@@ -141,6 +144,10 @@ def running(printgate_factory: Callable[..., Printgate], tmp_path: Path) -> Prin
         30,
         what="jobs completed",
     )
+    # An exact amount (stored in ten-thousandths) must come back to the last digit.
+    asyncio.run(
+        _sql(_database_url(gw), text(f"UPDATE jobs SET cost = 1234567 WHERE id = {ids[0]}"))
+    )
     return gw
 
 
@@ -150,6 +157,7 @@ def test_backup_wipe_restore_brings_everything_back(running: Printgate, tmp_path
     uuids = {q: _uuid(gw, q) for q in ("open", "plotters")}
     certificate = (gw.data_dir / "tls" / "printgate.crt").read_bytes()
     assert len(before["jobs"]) == 3 and "alice" in before["users"] and "boss" in before["admins"]
+    assert 1234567 in [cost for _, cost in before["costs"]]
 
     archive = tmp_path / "backups" / "printgate.tar.gz"
     archive.parent.mkdir()
@@ -256,3 +264,48 @@ def test_a_backup_in_the_root_directory_is_refused(tmp_path: Path) -> None:
     result = cli(config, "backup", "/printgate-backup.tar.gz", ok=False)
     assert result.returncode != 0 and "root directory" in result.stderr
     assert not Path("/printgate-backup.tar.gz").exists()
+
+
+def test_an_archive_made_before_an_upgrade_restores_after_it(
+    database_factory: Callable[[], str], tmp_path: Path
+) -> None:
+    from datetime import UTC, datetime
+
+    from gateway.restore import _upgrade, head_revision
+
+    old_url, new_url = database_factory(), database_factory()
+
+    async def at_0003() -> None:
+        engine = create_engine(old_url)
+        async with engine.begin() as connection:
+            await connection.run_sync(_upgrade, "0003")
+            await connection.execute(
+                text(
+                    "INSERT INTO app_users (username, password_hash, role, email, full_name,"
+                    " created_at) VALUES ('olduser', 'x', 'admin', 'o@x.org', '', :at)"
+                ),
+                {"at": datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC).replace(tzinfo=None)},
+            )
+        await engine.dispose()
+
+    asyncio.run(at_0003())
+
+    def config(name: str, url: str) -> Path:
+        path = tmp_path / f"{name}.toml"
+        path.write_text(
+            f'[server]\nlisten = ["127.0.0.1:{free_port()}"]\ndata_dir = "{tmp_path / name}"\n'
+            f'[database]\nurl = "{url}"\n'
+        )
+        return path
+
+    archive = tmp_path / "old.tar.gz"
+    cli(config("old", old_url), "backup", str(archive))
+    with tarfile.open(archive) as tar:
+        manifest = json.loads(tar.extractfile("manifest.json").read())  # type: ignore[union-attr]
+    assert manifest["schema"] == "0003"
+
+    cli(config("new", new_url), "restore", str(archive), "--keep-config")
+    rows = asyncio.run(_sql(new_url, text("SELECT username, created_at FROM app_users")))
+    assert [(r[0], str(r[1])[:19]) for r in rows] == [("olduser", "2025-01-02 03:04:05")]
+    version = asyncio.run(_sql(new_url, text("SELECT version_num FROM alembic_version")))
+    assert [r[0] for r in version] == [head_revision()]
