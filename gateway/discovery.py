@@ -171,6 +171,7 @@ class AvahiPublisher:
                 await self.withdraw(key)
             except DiscoveryError as exc:
                 log.warning("could not withdraw %s: %s", key, exc)
+        log.info("DNS-SD adverts withdrawn")
         self.bus.disconnect()
 
 

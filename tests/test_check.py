@@ -63,6 +63,7 @@ def test_check_reports_each_component_and_fails_when_one_is_down(
 ) -> None:
     gw = printgate_factory(
         {
+            "dns_sd": {"advertise": True},
             "printers": [
                 {
                     "name": "eve",
