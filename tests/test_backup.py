@@ -309,3 +309,34 @@ def test_an_archive_made_before_an_upgrade_restores_after_it(
     assert [(r[0], str(r[1])[:19]) for r in rows] == [("olduser", "2025-01-02 03:04:05")]
     version = asyncio.run(_sql(new_url, text("SELECT version_num FROM alembic_version")))
     assert [r[0] for r in version] == [head_revision()]
+
+
+@pytest.mark.postgresql
+def test_a_sqlite_archive_restores_onto_postgresql(
+    database_factory: Callable[[], str], tmp_path: Path
+) -> None:
+    """Moving from the embedded SQLite store to PostgreSQL is a backup and a restore."""
+
+    def config(name: str, url: str) -> Path:
+        path = tmp_path / f"{name}.toml"
+        path.write_text(
+            f'[server]\nlisten = ["127.0.0.1:{free_port()}"]\ndata_dir = "{tmp_path / name}"\n'
+            f'[database]\nurl = "{url}"\n'
+        )
+        return path
+
+    sqlite = config("lite", f"sqlite+aiosqlite:///{tmp_path / 'lite.db'}")
+    for name in ("first", "second"):
+        cli(sqlite, "admin", "add", name, "--role", "admin", "--email", f"{name}@x.org",
+            "--password-stdin", stdin="pw\n")  # fmt: skip
+    archive = tmp_path / "lite.tar.gz"
+    cli(sqlite, "backup", str(archive))
+
+    url = database_factory()
+    postgres = config("pg", url)
+    cli(postgres, "restore", str(archive), "--keep-config")
+    # The id sequence continues after the restored rows: a new user does not collide.
+    cli(postgres, "admin", "add", "third", "--role", "admin", "--email", "t@x.org",
+        "--password-stdin", stdin="pw\n")  # fmt: skip
+    rows = asyncio.run(_sql(url, text("SELECT id, username FROM app_users ORDER BY id")))
+    assert [tuple(r) for r in rows] == [(1, "first"), (2, "second"), (3, "third")]
