@@ -144,3 +144,56 @@ def test_log_lines_are_one_event_each_with_a_level(journal: bool, expected: str)
     line = OneLineFormatter(journal).format(record)
     assert "\n" not in line
     assert expected in line
+
+
+def test_under_journald_each_line_carries_its_priority_and_job_lines_their_id(
+    tmp_path: Path,
+) -> None:
+    from tests.ipp_call import print_job
+    from tests.peers import make_pdf, wait_for
+
+    port = free_port()
+    config = tmp_path / "printgate.toml"
+    config.write_text(
+        toml_dumps(
+            {
+                "server": {"listen": [f"127.0.0.1:{port}"], "data_dir": str(tmp_path / "data")},
+                "dns_sd": {"advertise": False},
+                "printers": [{"name": "v", "uri": (tmp_path / "out").as_uri()}],
+                "queues": [{"name": "q", "printers": ["v"]}],
+            }
+        )
+    )
+    log_path = tmp_path / "journal-stream"
+    with log_path.open("wb") as log:
+        # What systemd does for StandardError=journal: JOURNAL_STREAM names the stream's inode.
+        info = os.fstat(log.fileno())
+        env = {**os.environ, "JOURNAL_STREAM": f"{info.st_dev}:{info.st_ino}"}
+        env.pop("PRINTGATE_CONFIG", None)
+        proc = subprocess.Popen(
+            [_printgate_binary(), "serve", "--config", str(config)],
+            env=env,
+            stdout=log,
+            stderr=log,
+        )
+    try:
+        uri = f"ipp://127.0.0.1:{port}/ipp/print/q"
+
+        def served() -> bool:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    return True
+            except OSError:
+                return False
+
+        wait_for(served, 60, what="printgate listening")
+        job_id = print_job(uri, make_pdf(tmp_path / "a.pdf").read_bytes())
+        wait_for(lambda: f"job {job_id} completed" in log_path.read_text(), 30, what="job done")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(30)
+    logged = [x for x in log_path.read_text().splitlines() if x.startswith("<")]
+    assert logged, log_path.read_text()
+    assert all(re.match(r"^<[0-7]>[a-z_.]+: \S", line) for line in logged), logged
+    job_lines = [x for x in logged if x.startswith("<6>gateway.jobs:")]
+    assert job_lines and all(re.search(r"\bjob \d+\b", x) for x in job_lines), job_lines
