@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from . import __version__, analysis_cli, rates_cli
+from . import __version__, analysis_cli, backup_cli, check_cli, rates_cli
 from . import commands as store_commands
 from .commands import CommandError
 from .config import ConfigError, load
@@ -36,6 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
     analysis_cli.register(commands, common)
     rates_cli.register(commands, common)
     snmp_commands.register(commands, common)
+    backup_cli.register(commands, common)
+    check_cli.register(commands, common)
     return parser
 
 

@@ -36,6 +36,21 @@ class ServerConfig:
     max_document_bytes: int = 8 << 30
     max_attribute_bytes: int = 1 << 20
     shutdown_timeout: float = 20.0
+    # TLS (ipps:// and https://): listeners of their own; cert/key empty -> self-signed.
+    tls: bool = False
+    tls_listen: tuple[str, ...] = ()
+    tls_cert: str = ""
+    tls_key: str = ""
+
+
+@dataclass(frozen=True)
+class DnsSdConfig:
+    advertise: bool = True
+    backend: str = "auto"  # auto | avahi | zeroconf
+    host: str = ""  # the host name advertised; empty: this machine's
+
+
+DNS_SD_BACKENDS = ("auto", "avahi", "zeroconf")
 
 
 @dataclass(frozen=True)
@@ -157,6 +172,7 @@ class Config:
     web: WebConfig = WebConfig()
     jobs: JobsConfig = JobsConfig()
     analysis: AnalysisConfig = AnalysisConfig()
+    dns_sd: DnsSdConfig = DnsSdConfig()
     directory: Mapping[str, Any] = field(default_factory=dict)
     snmp: SnmpConfig = SnmpConfig()
     mail: MailConfig = MailConfig()
@@ -220,8 +236,8 @@ def load(explicit: str | None = None) -> Config:
 
 def parse(raw: Mapping[str, Any], source: str = "<memory>") -> Config:
     known = {
-        *("server", "database", "web", "jobs", "analysis", "directory", "snmp", "mail"),
-        *("printers", "queues"),
+        *("server", "database", "web", "jobs", "analysis", "dns_sd", "directory", "snmp"),
+        *("mail", "printers", "queues"),
     }
     _no_unknown(raw, known, "top level")
     server = _section(ServerConfig, raw.get("server", {}), "[server]")
@@ -229,6 +245,7 @@ def parse(raw: Mapping[str, Any], source: str = "<memory>") -> Config:
         raise ConfigError("[server] listen needs at least one host:port")
     for address in server.listen:
         split_address(address)
+    _check_tls(server)
     printers = tuple(
         _printer(p, f"[[printers]] #{i + 1}") for i, p in enumerate(_table_list(raw, "printers"))
     )
@@ -242,6 +259,7 @@ def parse(raw: Mapping[str, Any], source: str = "<memory>") -> Config:
         web=_section(WebConfig, raw.get("web", {}), "[web]"),
         jobs=_section(JobsConfig, raw.get("jobs", {}), "[jobs]"),
         analysis=_analysis(raw.get("analysis", {})),
+        dns_sd=_dns_sd(raw.get("dns_sd", {})),
         directory=dict(raw.get("directory", {})),
         snmp=_snmp_section(raw.get("snmp", {})),
         mail=_mail_section(raw.get("mail", {})),
@@ -318,6 +336,22 @@ def _mail_section(table: Any) -> MailConfig:
     for address in (section.sender, *section.to):
         if "@" not in address:
             raise ConfigError(f"[mail] {address!r} is not an email address")
+    return section
+
+
+def _check_tls(server: ServerConfig) -> None:
+    for address in server.tls_listen:
+        split_address(address)
+    if server.tls and not server.tls_listen:
+        raise ConfigError("[server] tls = true needs tls_listen (host:port for ipps/https)")
+    if bool(server.tls_cert) != bool(server.tls_key):
+        raise ConfigError("[server] tls_cert and tls_key go together: set both or neither")
+
+
+def _dns_sd(table: Any) -> DnsSdConfig:
+    section: DnsSdConfig = _section(DnsSdConfig, table, "[dns_sd]")
+    if section.backend not in DNS_SD_BACKENDS:
+        raise ConfigError(f"[dns_sd] backend must be one of {', '.join(DNS_SD_BACKENDS)}")
     return section
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -183,6 +183,7 @@ class JobManager:
     instance: str = ""  # this printgate's id: it resumes only the jobs it took in
     journal: Journal | None = None  # where job writes go while the store is unreachable
     active: dict[int, Job] = field(default_factory=dict)
+    on_terminal: Callable[[Job], None] | None = None  # told of every job that ends (metrics)
 
     async def load_active(self) -> list[Job]:
         """The unfinished jobs this printgate took in; a journal left by an outage is written
@@ -224,6 +225,8 @@ class JobManager:
             changes.setdefault("completed_at", now())
         await self.update(job, **changes)
         log.info("job %d %s %s %s", job.id, state.name.lower(), ",".join(job.reasons), message)
+        if state in TERMINAL_STATES and self.on_terminal is not None:
+            self.on_terminal(job)
 
     async def update(self, job: Job, **changes: Any) -> None:
         """Persist then apply field changes (the state only through transition)."""

@@ -25,13 +25,15 @@ from pathlib import Path
 import uvloop
 from aiohttp import web
 
+from . import logs, metrics
 from .accountant import Accountant
 from .accounting.journal import Journal
 from .accounting.lists import Lists
 from .accounting.rates import Rates
 from .accounting.store import Store
 from .analysis.runner import Analyzer
-from .config import Config, split_address
+from .config import Config, ConfigError, load, split_address
+from .discovery import Advertiser
 from .dispatcher import Dispatcher
 from .gate import Gate
 from .identity.ldap import DirectorySettings, LdapDirectory
@@ -39,16 +41,19 @@ from .identity.sql import SqlIdentity
 from .ipp_client import IppClient
 from .jobs import JobManager
 from .mail import Mailer
+from .metrics import Metrics
 from .operations import Gateway, Operations
 from .passwords import hash_password
 from .printer_attrs import QueueView
 from .printers import IppPrinter, PrinterBackend, PrinterState, load_cached, refresh
 from .release import ReleaseDesk
 from .scheduler import Recurring, Scheduler
+from .sdnotify import Notifier
 from .server import make_app
 from .snmp.service import Fleet, open_fleet
 from .spool import Spool
 from .tasks import TaskKeeper
+from .tls import TlsContext, TlsError, ensure_self_signed, tls_files
 from .virtual_printer import FilePrinter
 
 log = logging.getLogger(__name__)
@@ -86,6 +91,9 @@ class Service:
     directory: LdapDirectory | None = None
     analyzer: Analyzer | None = None
     fleet: Fleet | None = None
+    notifier: Notifier = field(default_factory=Notifier)
+    tls: TlsContext | None = None
+    next_config: Config | None = None  # set by a SIGHUP that changed more than TLS material
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
@@ -94,27 +102,83 @@ class Service:
         loop.set_default_executor(ThreadPoolExecutor(max_workers=32, thread_name_prefix="io"))
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stopping.set)
+        loop.add_signal_handler(signal.SIGHUP, self._reload)
+        self.tls = self._tls()
         store = await Store.open(self.config.database_url, self.tasks)
         client = IppClient()
         runner: web.AppRunner | None = None
         try:
             runner = await self._start(store, client)
+            self.notifier.ready(f"serving {len(self.config.queues)} queues")
+            self.tasks.spawn(self.notifier.watchdog_loop(), name="watchdog")
             await self.stopping.wait()
             log.info("stopping")
         finally:
             self.ready = False
-            if runner is not None:
-                await runner.shutdown()
-                await runner.cleanup()
-            await self.tasks.cancel_all()
-            if self.directory is not None:
-                self.directory.close()
-            if self.analyzer is not None:
-                self.analyzer.close()
-            if self.fleet is not None:
-                self.fleet.close()
-            await client.close()
-            await store.close()
+            if self.next_config is None:
+                self.notifier.stopping()
+            try:
+                async with asyncio.timeout(self.config.server.shutdown_timeout):
+                    await self._shutdown(runner, client, store)
+            except TimeoutError:
+                log.error(
+                    "shutdown took longer than %.0f s: exiting with work unfinished (the store"
+                    " has every job's state; the next start resumes them)",
+                    self.config.server.shutdown_timeout,
+                )
+
+    async def _shutdown(
+        self, runner: web.AppRunner | None, client: IppClient, store: Store
+    ) -> None:
+        """Stop accepting, let requests under way finish within the shutdown timeout, then stop
+        forwarding (jobs under way are recorded mid-forward, reconciled at the next start) and
+        write what is queued for the store."""
+        if runner is not None:
+            await runner.shutdown()
+            await runner.cleanup()
+        await self.tasks.cancel_all()
+        if self.directory is not None:
+            self.directory.close()
+        if self.analyzer is not None:
+            self.analyzer.close()
+        if self.fleet is not None:
+            self.fleet.close()
+        await client.close()
+        await store.close()
+
+    def _tls(self) -> TlsContext | None:
+        server = self.config.server
+        if not server.tls:
+            return None
+        try:
+            files = tls_files(server.data_dir, server.tls_cert, server.tls_key)
+            ensure_self_signed(files)
+            return TlsContext(files)
+        except (TlsError, OSError) as exc:
+            raise StartupError(str(exc)) from exc
+
+    def _reload(self) -> None:
+        """SIGHUP: TLS material is reloaded in place (open connections carry on); a config
+        whose queues, printers or other settings changed restarts the service in-process."""
+        self.notifier.reloading()
+        try:
+            config = load(self.config.source) if self.config.source != "embedded default" else None
+        except ConfigError as exc:
+            log.error("reload refused, keeping the running configuration: %s", exc)
+            self.notifier.ready()
+            return
+        if self.tls is not None:
+            try:
+                self.tls.reload()
+                log.info("TLS certificate %s reloaded", self.tls.files.cert)
+            except TlsError as exc:
+                log.error("TLS reload refused, keeping the old certificate: %s", exc)
+        if config is None or config == self.config:
+            self.notifier.ready()
+            return
+        log.info("configuration %s changed: restarting the service", config.source)
+        self.next_config = config
+        self.stopping.set()
 
     async def _start(self, store: Store, client: IppClient) -> web.AppRunner:
         config = self.config
@@ -164,22 +228,26 @@ class Service:
         )
         gateway = Gateway(queues, jobs, spool, dispatcher, self.tasks, gate, desk, accountant)
         app = make_app(Operations(gateway), config.server.max_attribute_bytes, lambda: self.ready)
+        metrics.setup(app, Metrics(store, jobs, printers, self.directory))
         for addon in entry_points(group=WEB_ADDONS):
             addon.load()(app, gateway, config)
-        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        runner = web.AppRunner(
+            app,
+            access_log=None,
+            handle_signals=False,
+            shutdown_timeout=config.server.shutdown_timeout / 2,
+        )
         await runner.setup()
-        for address in config.server.listen:
-            host, port = split_address(address)
-            try:
-                await web.TCPSite(runner, host, port, reuse_address=True).start()
-            except OSError as exc:
-                raise StartupError(f"cannot listen on {address}: {exc.strerror}") from exc
+        await self._listen(runner)
         dispatcher.start()
         accountant.resume(active)
         self.tasks.spawn(self._refresh_loop(printers), name="printer-refresh")
         self.tasks.spawn(desk.expire_loop(config.jobs.hold_expiry), name="hold-expiry")
         self.tasks.spawn(jobs.replay_loop(), name="journal-replay")
         self._start_recurring(store)
+        if config.dns_sd.advertise:
+            advertiser = Advertiser(config, lambda: queues, self.tls is not None)
+            self.tasks.spawn(advertiser.run(), name="dns-sd")
         self.ready = True
         self._banner()
         return runner
@@ -213,6 +281,19 @@ class Service:
             recurring += self.fleet.recurring()
         if recurring:
             self.tasks.spawn(Scheduler(store, recurring).run(), name="scheduler")
+
+    async def _listen(self, runner: web.AppRunner) -> None:
+        server = self.config.server
+        plain = [(a, None) for a in server.listen]
+        secure = [(a, self.tls.context) for a in server.tls_listen] if self.tls else []
+        for address, context in [*plain, *secure]:
+            host, port = split_address(address)
+            try:
+                await web.TCPSite(
+                    runner, host, port, reuse_address=True, ssl_context=context
+                ).start()
+            except OSError as exc:
+                raise StartupError(f"cannot listen on {address}: {exc.strerror}") from exc
 
     def _directory(self) -> LdapDirectory | None:
         if not self.config.directory:
@@ -269,24 +350,33 @@ class Service:
                     f"Queue {queue.name}: ipp://{shown}:{port}/ipp/print/{queue.name}", flush=True
                 )
             print(f"Web UI: http://{shown}:{port}/", flush=True)
+        for address in self.config.server.tls_listen if self.tls else ():
+            host, port = split_address(address)
+            shown = "127.0.0.1" if host in ("0.0.0.0", "") else host
+            for queue in self.config.queues:
+                print(
+                    f"Queue {queue.name}: ipps://{shown}:{port}/ipp/print/{queue.name}", flush=True
+                )
+            print(f"Web UI: https://{shown}:{port}/", flush=True)
         print(f"Data: {self.config.server.data_dir}  (config: {self.config.source})", flush=True)
 
 
 def serve(config: Config) -> int:
-    logging.basicConfig(
-        level=logging.INFO,
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    config.server.data_dir.mkdir(parents=True, exist_ok=True)
-    service = Service(config)
-    with (
-        asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner,
-        contextlib.suppress(KeyboardInterrupt),
-    ):
-        try:
-            runner.run(service.run())
-        except StartupError as exc:
-            print(f"printgate: {exc}", file=sys.stderr)
-            return 1
+    logs.setup()
+    next_config: Config | None = config
+    while next_config is not None:
+        # Until the loop's own handler is in place, a reload request must not kill the process.
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
+        next_config.server.data_dir.mkdir(parents=True, exist_ok=True)
+        service = Service(next_config)
+        with (
+            asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner,
+            contextlib.suppress(KeyboardInterrupt),
+        ):
+            try:
+                runner.run(service.run())
+            except StartupError as exc:
+                print(f"printgate: {exc}", file=sys.stderr)
+                return 1
+        next_config = service.next_config
     return 0

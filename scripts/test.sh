@@ -35,6 +35,10 @@ REQUIREMENTS=(
   "snmpd                         snmpd"
   "snmpget                       snmp"
   "snmpbulkwalk                  snmp"
+  "ippfind                       cups-ipp-utils"
+  "curl                          curl"
+  "systemd-analyze               systemd"
+  "/lib/$(uname -m)-linux-gnu/libnss_mdns4_minimal.so.2 libnss-mdns"
 )
 
 present() {

@@ -73,6 +73,10 @@ DEBIAN_PACKAGE = {
     "avahi-daemon": "avahi-daemon",
     "gs": "ghostscript",
     "pdfinfo": "poppler-utils",
+    "curl": "curl",
+    "openssl": "openssl",
+    "systemd-analyze": "systemd",
+    "snmpd": "snmpd",
 }
 
 DEFAULT_FORMATS = ("application/pdf", "image/jpeg", "image/pwg-raster", "image/urf")
@@ -1090,6 +1094,9 @@ class Printgate:
         self.config = copy.deepcopy(dict(config))
         server = self.config.setdefault("server", {})
         server.setdefault("data_dir", str(self.data_dir))
+        # Tests that are not about DNS-SD do not advertise: hundreds of short-lived queues would
+        # only make avahi-daemon probe and rename ("q #2") for nothing.
+        self.config.setdefault("dns_sd", {"advertise": False})
         self._auto_port = "listen" not in server
         if self._auto_port:
             server["listen"] = [f"127.0.0.1:{free_port()}"]

@@ -21,6 +21,7 @@ SECTIONS = {
     "jobs": config.JobsConfig,
     "snmp": config.SnmpConfig,
     "mail": config.MailConfig,
+    "dns_sd": config.DnsSdConfig,
     "[printers]": config.PrinterConfig,
     "[queues]": config.QueueConfig,
 }
@@ -92,6 +93,9 @@ def _minimal(**queue: object) -> dict[str, object]:
         ({"snmp": {"stale_after": 10.0, "drop_after": 5.0}}, "drop_after must be"),
         ({"mail": {"security": "tls"}}, "security must be one of"),
         ({"mail": {"to": ["nobody"]}}, "is not an email address"),
+        ({"server": {"tls": True}}, "tls = true needs tls_listen"),
+        ({"server": {"tls_cert": "/x.pem"}}, "tls_cert and tls_key go together"),
+        ({"dns_sd": {"backend": "bonjour"}}, "backend must be one of"),
     ],
 )
 def test_bad_config_is_refused_with_a_clear_message(
