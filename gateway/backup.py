@@ -214,8 +214,20 @@ def _tls_files(config: Config) -> dict[str, Path]:
 
 def create(config: Config, destination: Path) -> Manifest:
     """Write the archive (to a temporary name, renamed when complete); its manifest."""
+    return asyncio.run(write_backup(config, destination))
+
+
+async def write_backup(config: Config, destination: Path) -> Manifest:
+    """create() from inside a running event loop (scheduled backups): the store is read
+    asynchronously, the archive written in a thread."""
     target = check_destination(destination)
-    dialect, schema, rows = asyncio.run(dump_store(config.database_url))
+    dialect, schema, rows = await dump_store(config.database_url)
+    return await asyncio.to_thread(_write_archive, config, target, dialect, schema, rows)
+
+
+def _write_archive(
+    config: Config, target: Path, dialect: str, schema: str, rows: dict[str, bytes]
+) -> Manifest:
     members: dict[str, bytes] = {f"database/{name}.jsonl": data for name, data in rows.items()}
     config_path = "" if config.source == "embedded default" else config.source
     if config_path:

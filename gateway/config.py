@@ -154,6 +154,14 @@ class MailConfig:
 
 
 @dataclass(frozen=True)
+class BackupConfig:
+    schedule: str = ""  # empty: no scheduled backups
+    directory: Path = Path("/var/backups/printgate")
+    keep: int = 8
+    notify: bool = True
+
+
+@dataclass(frozen=True)
 class QueueConfig:
     name: str
     printers: tuple[str, ...]
@@ -176,6 +184,7 @@ class Config:
     directory: Mapping[str, Any] = field(default_factory=dict)
     snmp: SnmpConfig = SnmpConfig()
     mail: MailConfig = MailConfig()
+    backup: BackupConfig = BackupConfig()
     printers: tuple[PrinterConfig, ...] = ()
     queues: tuple[QueueConfig, ...] = ()
     source: str = "embedded default"
@@ -237,7 +246,7 @@ def load(explicit: str | None = None) -> Config:
 def parse(raw: Mapping[str, Any], source: str = "<memory>") -> Config:
     known = {
         *("server", "database", "web", "jobs", "analysis", "dns_sd", "directory", "snmp"),
-        *("mail", "printers", "queues"),
+        *("mail", "backup", "printers", "queues"),
     }
     _no_unknown(raw, known, "top level")
     server = _section(ServerConfig, raw.get("server", {}), "[server]")
@@ -263,6 +272,7 @@ def parse(raw: Mapping[str, Any], source: str = "<memory>") -> Config:
         directory=dict(raw.get("directory", {})),
         snmp=_snmp_section(raw.get("snmp", {})),
         mail=_mail_section(raw.get("mail", {})),
+        backup=_backup_section(raw.get("backup", {})),
         printers=printers,
         queues=queues,
         source=source,
@@ -336,6 +346,19 @@ def _mail_section(table: Any) -> MailConfig:
     for address in (section.sender, *section.to):
         if "@" not in address:
             raise ConfigError(f"[mail] {address!r} is not an email address")
+    return section
+
+
+def _backup_section(table: Any) -> BackupConfig:
+    section: BackupConfig = _section(BackupConfig, table, "[backup]")
+    if section.schedule:
+        try:
+            parse_schedule(section.schedule)
+        except ValueError as exc:
+            raise ConfigError(f"[backup] schedule: {exc}") from exc
+    directory = section.directory.expanduser().absolute()
+    if directory == Path(directory.anchor):
+        raise ConfigError("[backup] directory: not the root directory; choose a folder")
     return section
 
 

@@ -4,6 +4,9 @@ when the next run is due. Pure: no clock, no IO.
     every 30s | every 15m | every 6h | every 2d   [from 2026-01-05T08:00]
     daily 08:00                                   [from 2026-01-05]
     weekly mon,thu 14:00                          [from 2026-01-05]
+    monthly 1 02:00                               [from 2026-01-05]
+
+A monthly day past the end of a month (29, 30, 31) runs on that month's last day.
 
 Times of day are in the machine's local time zone; `from` is the start date (and time): no run
 is due before it.
@@ -11,15 +14,17 @@ is due before it.
 
 from __future__ import annotations
 
+import calendar
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _EVERY = re.compile(r"^every\s+(\d+)\s*([smhd])$")
 _DAILY = re.compile(r"^daily\s+(\d{1,2}):(\d{2})$")
 _WEEKLY = re.compile(r"^weekly\s+([a-z,]+)\s+(\d{1,2}):(\d{2})$")
+_MONTHLY = re.compile(r"^monthly\s+(\d{1,2})\s+(\d{1,2}):(\d{2})$")
 
 
 @dataclass(frozen=True)
@@ -27,6 +32,7 @@ class Schedule:
     period: timedelta | None = None  # "every"
     at: time | None = None  # daily / weekly time of day
     weekdays: frozenset[int] = frozenset(range(7))
+    month_day: int | None = None  # "monthly"
     start: datetime | None = None
 
     def next_after(self, moment: datetime) -> datetime:
@@ -39,12 +45,25 @@ class Schedule:
             steps = (moment - anchor) // self.period + 1
             return (anchor + steps * self.period).astimezone(UTC)
         assert self.at is not None
+        if self.month_day is not None:
+            return self._next_monthly(moment, self.at, self.month_day)
         day = moment.date()
         for offset in range(8):
             candidate = datetime.combine(day + timedelta(days=offset), self.at).astimezone()
             if candidate > moment and candidate.weekday() in self.weekdays:
                 return candidate.astimezone(UTC)
         raise AssertionError("a weekly schedule names at least one day")  # pragma: no cover
+
+    @staticmethod
+    def _next_monthly(moment: datetime, at: time, month_day: int) -> datetime:
+        year, month = moment.year, moment.month
+        while True:
+            last = calendar.monthrange(year, month)[1]
+            day = date(year, month, min(month_day, last))
+            candidate = datetime.combine(day, at).astimezone()
+            if candidate > moment:
+                return candidate.astimezone(UTC)
+            year, month = (year + 1, 1) if month == 12 else (year, month + 1)
 
 
 def parse_schedule(spec: str) -> Schedule:
@@ -71,9 +90,15 @@ def parse_schedule(spec: str) -> Schedule:
             raise ValueError(f"{spec!r}: days are {','.join(DAYS)}")
         days = frozenset(DAYS.index(d[:3]) for d in names)
         return Schedule(at=_time(spec, match.group(2), match.group(3)), weekdays=days, start=start)
+    if match := _MONTHLY.match(text):
+        day = int(match.group(1))
+        if not 1 <= day <= 31:
+            raise ValueError(f"{spec!r}: the day of the month is 1 to 31")
+        at = _time(spec, match.group(2), match.group(3))
+        return Schedule(at=at, month_day=day, start=start)
     raise ValueError(
-        f"{spec!r} is not a schedule: use 'every 6h', 'daily 08:00' or 'weekly mon,thu 14:00'"
-        " (optionally followed by 'from 2026-01-05T08:00')"
+        f"{spec!r} is not a schedule: use 'every 6h', 'daily 08:00', 'weekly mon,thu 14:00' or"
+        " 'monthly 1 02:00' (optionally followed by 'from 2026-01-05T08:00')"
     )
 
 

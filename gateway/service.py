@@ -32,6 +32,7 @@ from .accounting.lists import Lists
 from .accounting.rates import Rates
 from .accounting.store import Store
 from .analysis.runner import Analyzer
+from .backup_schedule import ScheduledBackups
 from .config import Config, ConfigError, load, split_address
 from .discovery import Advertiser
 from .dispatcher import Dispatcher
@@ -274,11 +275,15 @@ class Service:
         )
 
     def _start_recurring(self, store: Store) -> None:
-        """Fleet monitoring (when SNMP is configured) and the shared scheduler."""
+        """Fleet monitoring (when SNMP is configured), scheduled backups, and the shared
+        scheduler that runs them on their timetables."""
         recurring: list[Recurring] = []
         if self.fleet is not None:
             self.tasks.spawn(self.fleet.monitor.poll_loop(), name="snmp-poll")
             recurring += self.fleet.recurring()
+        if self.config.backup.schedule:
+            backups = ScheduledBackups(self.config, store, Mailer(self.config.mail))
+            recurring.append(Recurring("backup", self.config.backup.schedule, backups.run))
         if recurring:
             self.tasks.spawn(Scheduler(store, recurring).run(), name="scheduler")
 

@@ -19,12 +19,19 @@ SECTIONS = {
     "database": config.DatabaseConfig,
     "web": config.WebConfig,
     "jobs": config.JobsConfig,
+    "analysis": config.AnalysisConfig,
     "snmp": config.SnmpConfig,
     "mail": config.MailConfig,
     "dns_sd": config.DnsSdConfig,
+    "backup": config.BackupConfig,
     "[printers]": config.PrinterConfig,
     "[queues]": config.QueueConfig,
 }
+
+
+def test_every_section_of_the_config_is_checked_here() -> None:
+    sections = {f.name for f in dataclasses.fields(config.Config)} - {"directory", "source"}
+    assert sections == {name.strip("[]") for name in SECTIONS}
 
 
 def _documented_keys() -> dict[str, set[str]]:

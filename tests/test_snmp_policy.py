@@ -157,6 +157,11 @@ def test_schedules() -> None:
     assert every.next_after(datetime(2026, 11, 2, 12, 5, tzinfo=UTC)) == datetime(
         2026, 11, 2, 12, 20, tzinfo=UTC
     )
-    for bad in ("weekly funday 14:00", "daily 25:00", "every 0s", "hourly"):
+    monthly = parse_schedule("monthly 31 02:00")  # the last day where a month is shorter
+    runs = [monthly.next_after(datetime(2026, 1, 31, 12, tzinfo=UTC))]
+    runs.append(monthly.next_after(runs[-1]))
+    assert [r.astimezone().date().isoformat() for r in runs] == ["2026-02-28", "2026-03-31"]
+    assert all((r.astimezone().hour, r.astimezone().minute) == (2, 0) for r in runs)
+    for bad in ("weekly funday 14:00", "daily 25:00", "every 0s", "hourly", "monthly 32 01:00"):
         with pytest.raises(ValueError):
             parse_schedule(bad)
