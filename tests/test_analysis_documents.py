@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from gateway import cli
-from gateway.analysis import Page
+from gateway.analysis import Page, ink
 from gateway.analysis.document import analyze
 from gateway.analysis.figures import mean_ink
 from gateway.analysis.ink import Ink, converter
@@ -164,3 +164,16 @@ def test_analyze_command_on_the_whole_corpus(
                 assert report["coverage"][channel] == pytest.approx(
                     getattr(reference, channel), abs=BOUND
                 ), f"{path.name} {channel}"
+
+
+def test_without_ghostscripts_profile_measuring_falls_back_to_fast(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    converter.cache_clear()
+    monkeypatch.setattr(ink, "PROFILE_DIRS", (tmp_path,))
+    try:
+        assert isinstance(converter("icc"), ink.FastConversion)
+        with pytest.raises(ink.ProfileNotFound, match="cannot use the ICC profile"):
+            converter("icc", str(tmp_path / "missing.icc"))
+    finally:
+        converter.cache_clear()

@@ -17,6 +17,7 @@ sends DeviceGray to K), and charging black text as colour would be wrong.
 from __future__ import annotations
 
 import functools
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Protocol
@@ -26,6 +27,7 @@ import numpy.typing as npt
 from PIL import Image, ImageCms
 
 Pixels = npt.NDArray[np.uint8]
+log = logging.getLogger(__name__)
 
 # Where Debian's and upstream's Ghostscript keep their ICC profiles.
 PROFILE_DIRS = (
@@ -238,20 +240,23 @@ class IccConversion(_RgbConversion):
     name = "icc"
 
     def __init__(self, cmyk_profile: Path, rgb_profile: Path | None = None) -> None:
-        source = (
-            ImageCms.getOpenProfile(str(rgb_profile))
-            if rgb_profile
-            else ImageCms.createProfile("sRGB")
-        )
         self.profile = cmyk_profile
-        self._transform = ImageCms.buildTransform(
-            source,
-            ImageCms.getOpenProfile(str(cmyk_profile)),
-            "RGB",
-            "CMYK",
-            renderingIntent=ImageCms.Intent.PERCEPTUAL,
-            flags=ImageCms.Flags.BLACKPOINTCOMPENSATION,
-        )
+        try:
+            source = (
+                ImageCms.getOpenProfile(str(rgb_profile))
+                if rgb_profile
+                else ImageCms.createProfile("sRGB")
+            )
+            self._transform = ImageCms.buildTransform(
+                source,
+                ImageCms.getOpenProfile(str(cmyk_profile)),
+                "RGB",
+                "CMYK",
+                renderingIntent=ImageCms.Intent.PERCEPTUAL,
+                flags=ImageCms.Flags.BLACKPOINTCOMPENSATION,
+            )
+        except (OSError, ImageCms.PyCMSError) as exc:
+            raise ProfileNotFound(f"cannot use the ICC profile {cmyk_profile}: {exc}") from exc
 
     def _colour_sums(self, colour: _Runs) -> list[int]:
         # Pillow keeps RGB as four bytes a pixel too: the words go in as they are.
@@ -285,14 +290,21 @@ ConversionName = Literal["icc", "fast"]
 
 @functools.lru_cache(maxsize=16)
 def converter(name: ConversionName = "icc", cmyk_profile: str = "") -> InkConverter:
-    """The conversion a printer model asks for; "icc" with no profile means Ghostscript's."""
+    """The conversion a printer model asks for; "icc" with no profile means Ghostscript's. A
+    machine without Ghostscript has no such profile: measuring goes on with the fast conversion
+    rather than not at all, and the log says so (once a worker)."""
     if name == "fast":
         return FastConversion()
     if cmyk_profile:
         return IccConversion(Path(cmyk_profile))
+    try:
+        cmyk_default = ghostscript_profile("default_cmyk.icc")
+    except ProfileNotFound as exc:
+        log.warning("%s; measuring with the fast conversion instead", exc)
+        return FastConversion()
     rgb_profile: Path | None
     try:
         rgb_profile = ghostscript_profile("default_rgb.icc")
     except ProfileNotFound:
         rgb_profile = None
-    return IccConversion(ghostscript_profile("default_cmyk.icc"), rgb_profile)
+    return IccConversion(cmyk_default, rgb_profile)
