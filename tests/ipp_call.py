@@ -6,7 +6,7 @@ import base64
 import http.client
 import itertools
 import urllib.parse
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from gateway.ipp import Attribute, Message, Op, Tag, decode, encode
@@ -119,3 +119,32 @@ def job_state(uri: str, job_id: int) -> tuple[int, list[str], str]:
         reasons.strings() if reasons else [],
         (message.text() or "") if message else "",
     )
+
+
+def assert_each_printed_once(
+    uri: str, documents: list[bytes], received: Callable[[], list[bytes]], timeout: float = 120
+) -> None:
+    """Once every job of the queue has ended: all of them completed, and the printer received
+    each document exactly once and nothing else (`received()`: the documents it kept)."""
+    from collections import Counter
+
+    from tests.peers import wait_for
+
+    def unfinished() -> int:
+        reply = ipp(uri, Op.GET_JOBS, m.keyword("which-jobs", "not-completed"))
+        return len(reply.groups_of(Tag.JOB))
+
+    wait_for(lambda: unfinished() == 0, timeout, interval=0.5, what="all jobs ended")
+    completed = ipp(
+        uri,
+        Op.GET_JOBS,
+        m.keyword("which-jobs", "completed"),
+        m.keyword("requested-attributes", "job-id", "job-state"),
+    )
+    states = Counter(g.get("job-state").value for g in completed.groups_of(Tag.JOB))  # type: ignore[union-attr]
+    assert states == {9: len(documents)}, states
+    kept = received()
+    counted = Counter(kept)
+    printed = [counted[document] for document in documents]
+    assert printed == [1] * len(documents), {i: n for i, n in enumerate(printed) if n != 1}
+    assert len(kept) == len(documents)

@@ -4,13 +4,10 @@ shows doubles and losses)."""
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
-from gateway.ipp import Op, Tag
-from gateway.ipp import model as m
-from tests.ipp_call import ipp, print_job
+from tests.ipp_call import assert_each_printed_once, print_job
 from tests.peers import IppEvePrinter, Printgate, make_pdf, wait_for
 
 JOBS = 50
@@ -46,21 +43,6 @@ def test_kill_9_mid_run_then_restart_prints_every_job_exactly_once(
         gw.kill()
         gw.start()
 
-    def unfinished() -> int:
-        reply = ipp(uri, Op.GET_JOBS, m.keyword("which-jobs", "not-completed"))
-        return len(reply.groups_of(Tag.JOB))
-
-    wait_for(lambda: unfinished() == 0, 120, interval=0.5, what="all jobs ended")
-    completed = ipp(
-        uri,
-        Op.GET_JOBS,
-        m.keyword("which-jobs", "completed"),
-        m.keyword("requested-attributes", "job-id", "job-state"),
+    assert_each_printed_once(
+        uri, documents, lambda: [path.read_bytes() for path in printer.documents()]
     )
-    states = Counter(g.get("job-state").value for g in completed.groups_of(Tag.JOB))  # type: ignore[union-attr]
-    assert states == {9: JOBS}, states
-
-    received = Counter(path.read_bytes() for path in printer.documents())
-    printed = [received[document] for document in documents]
-    assert printed == [1] * JOBS, {i: n for i, n in enumerate(printed) if n != 1}
-    assert sum(received.values()) == JOBS

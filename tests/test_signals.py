@@ -7,13 +7,11 @@ from __future__ import annotations
 import os
 import signal
 import time
-from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
-from gateway.ipp import Op, Tag
-from gateway.ipp import model as m
-from tests.ipp_call import ipp, print_job
+from gateway.ipp import Op
+from tests.ipp_call import assert_each_printed_once, ipp, print_job
 from tests.peers import IppEvePrinter, Printgate, make_pdf, toml_dumps, wait_for
 
 JOBS = 20
@@ -52,21 +50,9 @@ def test_sigterm_mid_run_exits_in_time_and_restart_prints_each_job_once(
 
     gw.start()
 
-    def unfinished() -> int:
-        reply = ipp(uri, Op.GET_JOBS, m.keyword("which-jobs", "not-completed"))
-        return len(reply.groups_of(Tag.JOB))
-
-    wait_for(lambda: unfinished() == 0, 120, interval=0.5, what="all jobs ended")
-    completed = ipp(
-        uri,
-        Op.GET_JOBS,
-        m.keyword("which-jobs", "completed"),
-        m.keyword("requested-attributes", "job-id", "job-state"),
+    assert_each_printed_once(
+        uri, documents, lambda: [path.read_bytes() for path in printer.documents()]
     )
-    states = Counter(g.get("job-state").value for g in completed.groups_of(Tag.JOB))  # type: ignore[union-attr]
-    assert states == {9: JOBS}, states
-    received = Counter(path.read_bytes() for path in printer.documents())
-    assert [received[d] for d in documents] == [1] * JOBS
 
 
 def test_sighup_reloads_queues_from_the_config(
