@@ -3,8 +3,9 @@
     .venv/bin/python bench/run_all.py [--profile] [--quick]
 
 Each benchmark runs as its own process (bench/gpa_rps.py, bench/intake.py,
-bench/big_document.py, bench/analysis.py) with its own output; each writes its figures to
-bench/results/NAME.json, from which the summary at the end is made. --profile passes --profile
+bench/big_document.py, bench/analysis.py, bench/snmp_poll.py, bench/snmp_discovery.py) with
+its own output; each writes its figures to bench/results/NAME.json, from which the summary at
+the end is made. --profile passes --profile
 on to the first three (an extra untimed py-spy run of printgate in each); --quick runs shorter
 versions (a smoke test: its figures are not kept, bench/results/ is left alone).
 Exit status: non-zero if a benchmark failed to run (missing a target is not a failure).
@@ -29,6 +30,8 @@ QUICK = {
     "intake": ["--jobs", "300", "--warmup", "30", "--rounds", "1"],
     "big_document": ["--size-mib", "256"],
     "analysis": ["--pages", "20", "--raster-pages", "4", "--rounds", "1"],
+    "snmp_poll": ["--devices", "200", "--sweep", ""],
+    "snmp_discovery": ["--rounds", "1"],
 }
 
 # The benchmarks that can run printgate under py-spy once more.
@@ -138,6 +141,22 @@ def summary() -> str:
         )
         raster = analysis["pwg_raster"]
         rows.append(["PWG raster 300 dpi pages/s", raster["pages_per_s"], "", "", "", "-"])
+    poll = _load("snmp_poll")
+    if poll:
+        devices = poll["devices"]
+        rows.append(
+            [
+                f"SNMP poll of {devices} devices/s",
+                devices / float(poll["printgate"]["wall"]),
+                "net-snmp xargs -P",
+                devices / float(poll["netsnmp"]["wall"]),
+                f"{poll['ratio']:.2f}x",
+                ">= 1.00x",
+            ]
+        )
+    discovery = _load("snmp_discovery")
+    if discovery:
+        rows.append(["/24 discovery s (50 agents)", min(discovery["scan_s"]), "", "", "", "< 5 s"])
     return bl.table(["measure", "printgate", "peer", "peer value", "ratio", "target"], rows)
 
 
