@@ -59,13 +59,13 @@ def test_meter_report_is_mailed_on_its_schedule(
         ]
 
     def with_meters() -> list[dict[str, str]] | None:
-        # The first report may go out before the first read has finished: wait for one
-        # that has the meters.
+        # The first report may go out before the first complete read (snmpsim is slow on a
+        # busy machine): wait for one that has every device's meters and serial.
         for message in reports():
             files = attachments(message)
             table = next(v for k, v in files.items() if k.endswith(".csv"))
             rows = list(csv.DictReader(io.StringIO(table.decode())))
-            if all(r["total"] for r in rows):
+            if all(r["total"] and r["serial"] for r in rows):
                 return rows
         return None
 
