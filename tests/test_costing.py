@@ -76,6 +76,13 @@ def test_categories_metric_without_tax_then_with_tax_on_top() -> None:
     assert plain.breakdown["paper"] == "1.00" and plain.breakdown["service"] == "0.50"
     assert plain.breakdown["ink_ml"] == {"c": "7.500", "m": "6.500", "y": "6.000", "k": "6.000"}
     assert (plain.net, plain.tax, plain.gross) == (Decimal("6.40"), Decimal(0), Decimal("6.40"))
+    # The 4.90 of ink per channel, by each line's ink: mono lines all K (0.10); colour lines
+    # half C, half M (0.75 each); low density C 1/2, M 1/4, Y 1/4 of 2.00; high density a
+    # quarter each of 1.30.
+    assert plain.breakdown["ink"] == "4.90"
+    # Exactly 2.075, 1.575, 0.825 and 0.425: the two cents left over after rounding down go to
+    # the largest remainders, here all equal, so to C and M, in channel order.
+    assert plain.breakdown["ink_by_channel"] == {"c": "2.08", "m": "1.58", "y": "0.82", "k": "0.42"}
 
     taxed = charge(figures(), table, settings(currency="EUR", tax_rate="21"), MODEL)
     # 6.40 x 21 % = 1.344 -> 1.34

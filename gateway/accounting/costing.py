@@ -15,9 +15,10 @@ job.
 
 Rounding, stated once: every amount is computed exactly in Decimal and each line, paper and
 service amount is rounded half-up to the currency's minor unit; the job's total is the sum of
-those rounded amounts, so a report's columns always add up to its totals. Tax is then
-total x rate, rounded the same way (rates entered without tax), or the part of the total that the
-rate accounts for (rates entered with tax).
+those rounded amounts, so a report's columns always add up to its totals. Tax is then total x
+rate, rounded the same way (rates entered without tax), or the part of the total that the rate
+accounts for (rates entered with tax). The ink amount is also shown per channel (C, M, Y, K),
+shared out by each line's ink in whole minor units that add up to it.
 """
 
 from __future__ import annotations
@@ -279,18 +280,21 @@ def charge(
     area_factor = SQ_FT_PER_M2 if settings.units == "imperial" else Decimal(1)
     lines: dict[str, Any] = {}
     ink_ml = {c: Decimal(0) for c in CHANNELS}
+    by_channel = {c: Decimal(0) for c in CHANNELS}  # each line's exact amount, by its ink
     ink_amount = Decimal(0)
     for name, usage in usage_by_line(figures, settings.basis).items():
         rate = table.lines.get(name, LineRate(()))
-        amount = rounded(
-            sum(
-                (r * _quantity(m, usage, model.ml_per_m2, settings.units) for m, r in rate.rates),
-                Decimal(0),
-            )
+        exact = sum(
+            (r * _quantity(m, usage, model.ml_per_m2, settings.units) for m, r in rate.rates),
+            Decimal(0),
         )
+        amount = rounded(exact)
         ink_amount += amount
+        line_ink = sum(usage.ink_m2.values(), Decimal(0))
         for c in CHANNELS:
             ink_ml[c] += usage.ink_m2[c] * model.ml_per_m2.get(c, Decimal(0))
+            if line_ink:
+                by_channel[c] += exact * usage.ink_m2[c] / line_ink
         lines[name] = {
             "impressions": usage.impressions,
             "area": str(rounded_area(usage.area_printed_m2 * area_factor)),
@@ -318,6 +322,9 @@ def charge(
             c: str(v.quantize(ML_QUANTUM, rounding=ROUND_HALF_UP)) for c, v in ink_ml.items()
         },
         "ink": str(ink_amount),
+        "ink_by_channel": {
+            c: str(v) for c, v in _apportion(ink_amount, by_channel, quantum).items()
+        },
         "paper": str(paper),
         "media_type": media_type or "stationery",
         "service": str(service),
@@ -327,6 +334,21 @@ def charge(
         "gross": str(gross),
     }
     return Charge(net, tax, gross, breakdown)
+
+
+def _apportion(total: Decimal, weights: dict[str, Decimal], quantum: Decimal) -> dict[str, Decimal]:
+    """`total` split in proportion to `weights`, in whole quanta that add up to it exactly
+    (largest remainders get the leftover quanta), so a report's ink columns sum to its ink."""
+    weight = sum(weights.values(), Decimal(0))
+    if not weight:
+        return {name: Decimal(0).quantize(quantum) for name in weights}
+    units = int(total / quantum)
+    shares = {name: units * w / weight for name, w in weights.items()}
+    whole = {name: int(share) for name, share in shares.items()}
+    leftover = units - sum(whole.values())
+    for name in sorted(shares, key=lambda n: shares[n] - whole[n], reverse=True)[:leftover]:
+        whole[name] += 1
+    return {name: (quantum * count).quantize(quantum) for name, count in whole.items()}
 
 
 def rounded_area(area: Decimal) -> Decimal:
