@@ -17,7 +17,7 @@ from .failover import Failure
 from .ipp import Attribute, JobState
 from .ipp import model as m
 from .ipp_client import PrinterUnreachable
-from .jobs import Job, JobManager
+from .jobs import Job, JobEnded, JobManager
 from .printers import PrinterRefused, PrinterState, UpstreamStatus
 from .snmp.metercheck import Meter, MeterSample, verdict
 from .supported import decode_template, unsupported_part
@@ -74,6 +74,8 @@ class Forwarder:
             if failure is None and before is not None:
                 await self._meter_after(job, printer, before)
             return failure
+        except JobEnded:
+            return None  # canceled while it was being started: nothing more to send
         except PrinterUnreachable as exc:
             return ForwardFailure(Failure.UNREACHABLE, str(exc))
         except PrinterRefused as exc:

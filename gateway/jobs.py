@@ -81,6 +81,11 @@ class IllegalTransition(RuntimeError):
     pass
 
 
+class JobEnded(IllegalTransition):
+    """The job reached a terminal state (canceled, say) while another change waited its turn:
+    whoever asked for that change has nothing left to do."""
+
+
 @dataclass
 class Job:
     """A job as printgate knows it; mirrors accounting.models.JobRow."""
@@ -184,6 +189,10 @@ class JobManager:
     journal: Journal | None = None  # where job writes go while the store is unreachable
     active: dict[int, Job] = field(default_factory=dict)
     on_terminal: Callable[[Job], None] | None = None  # told of every job that ends (metrics)
+    # One transition of a job at a time: a transition is checked against the state it will
+    # change, and the store write between check and change must not let another slip in
+    # (a Cancel-Job while the dispatcher starts the same job).
+    _turns: dict[int, asyncio.Lock] = field(default_factory=dict)
 
     async def load_active(self) -> list[Job]:
         """The unfinished jobs this printgate took in; a journal left by an outage is written
@@ -216,14 +225,20 @@ class JobManager:
         message: str = "",
         **changes: Any,
     ) -> None:
-        if job.state not in ALLOWED or state not in ALLOWED[job.state]:
-            raise IllegalTransition(f"job {job.id}: {job.state.name} -> {state.name}")
-        changes.update(state=state, reasons=tuple(reasons), message=message)
-        if state == JobState.PROCESSING and job.processing_at is None:
-            changes.setdefault("processing_at", now())
-        if state in TERMINAL_STATES:
-            changes.setdefault("completed_at", now())
-        await self.update(job, **changes)
+        turn = self._turns.setdefault(job.id, asyncio.Lock())
+        async with turn:
+            if job.is_terminal and state not in TERMINAL_STATES:
+                raise JobEnded(f"job {job.id} is {job.state.name.lower()}: not {state.name}")
+            if job.state not in ALLOWED or state not in ALLOWED[job.state]:
+                raise IllegalTransition(f"job {job.id}: {job.state.name} -> {state.name}")
+            changes.update(state=state, reasons=tuple(reasons), message=message)
+            if state == JobState.PROCESSING and job.processing_at is None:
+                changes.setdefault("processing_at", now())
+            if state in TERMINAL_STATES:
+                changes.setdefault("completed_at", now())
+            await self.update(job, **changes)
+        if job.is_terminal:
+            self._turns.pop(job.id, None)
         log.info("job %d %s %s %s", job.id, state.name.lower(), ",".join(job.reasons), message)
         if state in TERMINAL_STATES and self.on_terminal is not None:
             self.on_terminal(job)

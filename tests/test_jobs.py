@@ -9,7 +9,7 @@ import pytest
 
 from gateway.accounting.store import Store
 from gateway.ipp import JobState
-from gateway.jobs import IllegalTransition, JobManager
+from gateway.jobs import IllegalTransition, JobEnded, JobManager
 from gateway.tasks import TaskKeeper
 
 
@@ -30,6 +30,23 @@ async def test_transitions_follow_the_table(database_url: str) -> None:
         await jobs.transition(job, JobState.PROCESSING)
     assert job.completed_at is not None and job.processing_at is not None
     assert job.id not in jobs.active
+    await store.close()
+    await tasks.cancel_all()
+
+
+async def test_a_cancel_during_the_start_of_printing_wins(database_url: str) -> None:
+    """Cancel-Job and the dispatcher's start of the same job, both checked against "pending"
+    while the other's store write is under way: the job ends canceled, never printing."""
+    store, tasks = await _open(database_url)
+    jobs = JobManager(store)
+    job = await jobs.create(uuid="urn:uuid:race", queue="q", state=JobState.PENDING)
+    cancel = jobs.transition(job, JobState.CANCELED, ("job-canceled-by-user",), "canceled")
+    start = jobs.transition(job, JobState.PROCESSING, ("job-transforming",), "sending")
+    results = await asyncio.gather(cancel, start, return_exceptions=True)
+    assert results[0] is None and isinstance(results[1], JobEnded)
+    assert job.state == JobState.CANCELED
+    stored = await store.get_job(job.id)
+    assert stored is not None and stored.state == JobState.CANCELED
     await store.close()
     await tasks.cancel_all()
 
