@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import faulthandler
 import functools
 import logging
 import secrets
@@ -59,11 +60,25 @@ from .virtual_printer import FilePrinter
 
 log = logging.getLogger(__name__)
 FIRST_FETCH_TIMEOUT = 15.0
+EXIT_GRACE = 5.0  # seconds after the shutdown timeout before the process is ended outright
 WEB_ADDONS = "printgate.web"
 
 
 class StartupError(RuntimeError):
     """printgate cannot start; the message is the one line the operator sees."""
+
+
+def _pending_tasks() -> str:
+    """What a slow shutdown waits for: each unfinished task and the line it waits at."""
+    current = asyncio.current_task()
+    described = []
+    for task in asyncio.all_tasks():
+        if task is current or task.done():
+            continue
+        frames = task.get_stack(limit=1)
+        where = f"{frames[0].f_code.co_filename}:{frames[0].f_lineno}" if frames else "?"
+        described.append(f"{task.get_name()} at {where}")
+    return "; ".join(sorted(described)) or "no tasks (a thread, then)"
 
 
 def instance_id(data_dir: Path) -> str:
@@ -118,14 +133,21 @@ class Service:
             self.ready = False
             if self.next_config is None:
                 self.notifier.stopping()
+                # Should the process still be here well after the timeout (a thread that never
+                # returns keeps Python from exiting), every thread's stack goes to the log and
+                # the process ends: SIGTERM must end printgate.
+                faulthandler.dump_traceback_later(
+                    self.config.server.shutdown_timeout + EXIT_GRACE, exit=True
+                )
             try:
                 async with asyncio.timeout(self.config.server.shutdown_timeout):
                     await self._shutdown(runner, client, store)
             except TimeoutError:
                 log.error(
                     "shutdown took longer than %.0f s: exiting with work unfinished (the store"
-                    " has every job's state; the next start resumes them)",
+                    " has every job's state; the next start resumes them); still waiting: %s",
                     self.config.server.shutdown_timeout,
+                    _pending_tasks(),
                 )
 
     async def _shutdown(

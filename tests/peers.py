@@ -1156,8 +1156,10 @@ class Printgate:
             self.config["server"]["listen"] = [f"127.0.0.1:{free_port()}"]
         raise AssertionError("unreachable")
 
-    def stop(self, timeout: float = 20.0) -> int:
-        """SIGTERM and wait; the exit status. PeerError if it needed SIGKILL after `timeout`."""
+    def stop(self, timeout: float = 30.0) -> int:
+        """SIGTERM and wait; the exit status. PeerError if it needed SIGKILL after `timeout`
+        (longer than printgate's own 20-second shutdown timeout, so that its log says what
+        a slow shutdown waited for)."""
         if self._proc is None:
             return self.returncode or 0
         status, in_time = self._proc.terminate(timeout)
