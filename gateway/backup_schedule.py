@@ -12,7 +12,6 @@ from .accounting.store import Store, StoreUnavailable
 from .backup import BackupError, write_backup
 from .config import Config
 from .mail import Mail, Mailer, MailError
-from .snmp.records import admin_emails
 
 log = logging.getLogger(__name__)
 PREFIX = "printgate-"
@@ -79,7 +78,7 @@ class ScheduledBackups:
         if not (self.config.backup.notify and self.mailer.configured):
             return
         try:
-            to = self.mailer.recipients(await admin_emails(self.store))
+            to = self.mailer.recipients(await self.store.admin_emails())
             await self.mailer.send(Mail(to, subject, body))
         except (MailError, StoreUnavailable, OSError) as exc:
             log.warning("backup notification not sent: %s", exc)

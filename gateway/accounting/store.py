@@ -185,6 +185,15 @@ class Store:
 
     # --- application users ------------------------------------------------------------------
 
+    async def admin_emails(self) -> list[str]:
+        """Where alerts, reports and backup notices go when [mail] names no one."""
+
+        async def fn(session: AsyncSession) -> list[str]:
+            query = select(AppUserRow.email).where(AppUserRow.role == "admin")
+            return [e for e in await session.scalars(query) if e and "@" in e]
+
+        return await self.read(fn)
+
     async def count_app_users(self) -> int:
         async def fn(session: AsyncSession) -> int:
             return int(await session.scalar(select(func.count()).select_from(AppUserRow)) or 0)

@@ -151,7 +151,7 @@ class FleetMonitor:
         pending = await records.unmailed_alerts(self.store)
         if not pending:
             return 0
-        to = self.mailer.recipients(await records.admin_emails(self.store))
+        to = self.mailer.recipients(await self.store.admin_emails())
         subject = _subject(pending)
         body = "\n".join(f"- {row.message}" for row in pending)
         try:
@@ -181,7 +181,7 @@ class FleetMonitor:
         rows = await report.rows_from_store(self.store, self.settings)
         stamp = now().strftime("%Y-%m-%d")
         files = report.attachments(rows, formats or self.settings.report_formats, stamp)
-        to = self.mailer.recipients(await records.admin_emails(self.store))
+        to = self.mailer.recipients(await self.store.admin_emails())
         await self.mailer.send(
             Mail(to, f"printgate meter report {stamp}", report.summary(rows), tuple(files))
         )

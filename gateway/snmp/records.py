@@ -12,7 +12,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from ..accounting.models import AppUserRow, MeterReadingRow, SnmpAlertRow, SnmpDeviceRow
+from ..accounting.models import MeterReadingRow, SnmpAlertRow, SnmpDeviceRow
 from ..accounting.store import Store, now
 from .alerts import Episode
 from .reading import DeviceReading
@@ -220,11 +220,3 @@ async def mark_reported(store: Store, device_ids: Sequence[int]) -> None:
 
     if device_ids:
         await store.write(fn)
-
-
-async def admin_emails(store: Store) -> list[str]:
-    async def fn(session: AsyncSession) -> list[str]:
-        query = select(AppUserRow.email).where(AppUserRow.role == "admin")
-        return [e for e in await session.scalars(query) if e and "@" in e]
-
-    return await store.read(fn)
