@@ -26,37 +26,38 @@ from pathlib import Path
 import uvloop
 from aiohttp import web
 
-from . import logs, metrics
-from .accountant import Accountant
-from .accounting.journal import Journal
+from .accounting.accountant import Accountant
 from .accounting.lists import Lists
 from .accounting.rates import Rates
-from .accounting.store import Store
+from .addons import metrics
+from .addons.dnssd import Advertiser
+from .addons.metrics import Metrics
 from .analysis.runner import Analyzer
-from .backup_schedule import ScheduledBackups
 from .config import Config, ConfigError, load, split_address
-from .discovery import Advertiser
-from .dispatcher import Dispatcher
-from .gate import Gate
+from .identity.gate import Gate
 from .identity.ldap import DirectorySettings, LdapDirectory
+from .identity.release import ReleaseDesk
 from .identity.sql import SqlIdentity
-from .ipp_client import IppClient
-from .jobs import JobManager
-from .mail import Mailer
-from .metrics import Metrics
-from .operations import Gateway, Operations
-from .passwords import hash_password
-from .printer_attrs import QueueView
-from .printers import IppPrinter, PrinterBackend, PrinterState, load_cached, refresh
-from .release import ReleaseDesk
-from .scheduler import Recurring, Scheduler
-from .sdnotify import Notifier
-from .server import make_app
+from .jobs.manager import JobManager
+from .jobs.spool import Spool
+from .maintenance.scheduled_backups import ScheduledBackups
+from .printers.dispatcher import Dispatcher
+from .printers.ipp_client import IppClient
+from .printers.state import IppPrinter, PrinterBackend, PrinterState, load_cached, refresh
+from .printers.virtual import FilePrinter
+from .runtime import logs
+from .runtime.mail import Mailer
+from .runtime.passwords import hash_password
+from .runtime.scheduler import Recurring, Scheduler
+from .runtime.sdnotify import Notifier
+from .runtime.tls import TlsContext, TlsError, ensure_self_signed, tls_files
+from .server.app import make_app
+from .server.operations import Gateway, Operations
+from .server.queue_attrs import QueueView
 from .snmp.service import Fleet, open_fleet
-from .spool import Spool
+from .store.journal import Journal
+from .store.store import Store
 from .tasks import TaskKeeper
-from .tls import TlsContext, TlsError, ensure_self_signed, tls_files
-from .virtual_printer import FilePrinter
 
 log = logging.getLogger(__name__)
 FIRST_FETCH_TIMEOUT = 15.0

@@ -15,11 +15,11 @@ from typing import Any
 
 import pytest
 
-from gateway import cli
 from gateway.analysis import Page, ink
 from gateway.analysis.document import analyze
 from gateway.analysis.figures import mean_ink
 from gateway.analysis.ink import Ink, converter
+from gateway.cli import main as cli
 from tests import corpus
 from tests.peers import find_binary
 

@@ -19,10 +19,10 @@ from typing import Any
 import pytest
 from sqlalchemy import insert, select, text
 
-from gateway.accounting.db import create_engine
-from gateway.accounting.models import AppUserRow, SettingRow
 from gateway.ipp import Op
 from gateway.ipp import model as m
+from gateway.store.db import create_engine
+from gateway.store.models import AppUserRow, SettingRow
 from tests.ipp_call import ipp, print_job
 from tests.peers import Printgate, free_port, make_pdf, wait_for
 
@@ -271,7 +271,7 @@ def test_an_archive_made_before_an_upgrade_restores_after_it(
 ) -> None:
     from datetime import UTC, datetime
 
-    from gateway.restore import _upgrade, head_revision
+    from gateway.maintenance.restore import _upgrade, head_revision
 
     old_url, new_url = database_factory(), database_factory()
 

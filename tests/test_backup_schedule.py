@@ -10,7 +10,7 @@ from collections.abc import Callable
 from email.message import EmailMessage
 from pathlib import Path
 
-from gateway.backup import read
+from gateway.maintenance.backup import read
 from tests.peers import Printgate, toml_dumps, wait_for
 from tests.snmp_peers import SmtpSink, body
 

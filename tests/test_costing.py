@@ -8,13 +8,7 @@ from typing import Any
 
 import pytest
 
-from gateway.accounting.costing import (
-    ModelProfile,
-    RateError,
-    RateTable,
-    Settings,
-    charge,
-)
+from gateway.accounting.costing import ModelProfile, RateError, RateTable, Settings, charge
 from gateway.analysis import Page
 from gateway.analysis.figures import JobFigures, JobOptions, job_figures
 from gateway.analysis.ink import Ink

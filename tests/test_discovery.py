@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-from gateway.dnssd_txt import paper_max
+from gateway.addons.dnssd_txt import paper_max
 from tests.peers import Cupsd, IppEvePrinter, Printgate, find_binary, free_port, wait_for
 
 KEYS = (

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gateway.failover import Candidate, Failure, Next, RetryPolicy, after_failure, choose
+from gateway.printers.failover import Candidate, Failure, Next, RetryPolicy, after_failure, choose
 
 POLICY = RetryPolicy(initial_delay=2.0, max_delay=60.0, window=3600.0)
 

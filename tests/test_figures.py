@@ -7,8 +7,8 @@ import pytest
 from gateway.analysis import Page
 from gateway.analysis.figures import JobFigures, JobOptions, MediaSize, Thresholds, job_figures
 from gateway.analysis.ink import Ink
+from gateway.analysis.job_options import job_options, media_from_name
 from gateway.ipp import model as m
-from gateway.job_options import job_options, media_from_name
 
 pytestmark = pytest.mark.no_database  # the PostgreSQL pass leaves it out
 

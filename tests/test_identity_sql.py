@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from gateway.identity.sql import VerifiedPasswords
-from gateway.passwords import hash_password
+from gateway.runtime.passwords import hash_password
 
 
 async def test_remembered_passwords_stay_exact() -> None:

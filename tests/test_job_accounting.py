@@ -215,8 +215,8 @@ def test_a_gzip_compressed_raster_is_measured(
 
 def forget_charge(gw: Printgate, job_id: int) -> None:
     """As if printgate had stopped between recording the job printed and charging it."""
-    from gateway.accounting.db import create_engine
     from gateway.config import load
+    from gateway.store.db import create_engine
 
     async def run() -> None:
         engine = create_engine(load(str(gw.config_path)).database_url)

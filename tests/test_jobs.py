@@ -7,9 +7,9 @@ import asyncio
 
 import pytest
 
-from gateway.accounting.store import Store
 from gateway.ipp import JobState
-from gateway.jobs import IllegalTransition, JobEnded, JobManager
+from gateway.jobs.manager import IllegalTransition, JobEnded, JobManager
+from gateway.store.store import Store
 from gateway.tasks import TaskKeeper
 
 

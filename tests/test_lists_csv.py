@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from gateway.accounting.lists import STATUSES, Entry, ListError, Lists, Put
-from gateway.accounting.store import Store
-from gateway.lists_csv import PASSWORD_MARKER, InvalidCsv, Record, parse, write
-from gateway.passwords import verify_password
+from gateway.accounting.lists_csv import PASSWORD_MARKER, InvalidCsv, Record, parse, write
+from gateway.runtime.passwords import verify_password
+from gateway.store.store import Store
 from gateway.tasks import TaskKeeper
 
 USERS = (

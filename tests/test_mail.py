@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from gateway.config import MailConfig
-from gateway.mail import Attachment, Mail, Mailer, MailError
+from gateway.runtime.mail import Attachment, Mail, Mailer, MailError
 from tests.peers import free_port
 from tests.snmp_peers import SmtpSink, attachments, body
 

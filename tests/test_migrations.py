@@ -13,10 +13,10 @@ from alembic import command
 from alembic.script import ScriptDirectory
 from sqlalchemy import text
 
-from gateway.accounting.db import MIGRATIONS, _alembic_config, create_engine, migrate
-from gateway.accounting.store import Store
 from gateway.ipp import JobState
-from gateway.jobs import JobManager
+from gateway.jobs.manager import JobManager
+from gateway.store.db import MIGRATIONS, _alembic_config, create_engine, migrate
+from gateway.store.store import Store
 from gateway.tasks import TaskKeeper
 from tests.peers import REPO_ROOT
 

@@ -13,19 +13,19 @@ from pathlib import Path
 import pytest
 
 from gateway.accounting.lists import Lists
-from gateway.accounting.store import Store
 from gateway.config import PrinterConfig, QueueConfig, embedded_default
-from gateway.dispatcher import Dispatcher
-from gateway.gate import AUTH_FAILED, INFO_NEEDED, Gate
+from gateway.identity.gate import AUTH_FAILED, INFO_NEEDED, Gate
+from gateway.identity.release import Claim, ReleaseDesk, ReleaseError
 from gateway.identity.sql import SqlIdentity
 from gateway.ipp import JobState
-from gateway.jobs import Job, JobManager
-from gateway.passwords import hash_password
-from gateway.printers import PrinterState, refresh
-from gateway.release import Claim, ReleaseDesk, ReleaseError
-from gateway.spool import Spool
+from gateway.jobs.manager import Job, JobManager
+from gateway.jobs.spool import Spool
+from gateway.printers.dispatcher import Dispatcher
+from gateway.printers.state import PrinterState, refresh
+from gateway.printers.virtual import FilePrinter
+from gateway.runtime.passwords import hash_password
+from gateway.store.store import Store
 from gateway.tasks import TaskKeeper
-from gateway.virtual_printer import FilePrinter
 
 QUEUE = QueueConfig(
     name="plotters",

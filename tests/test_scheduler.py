@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from gateway.accounting.store import Store
-from gateway.scheduler import Recurring, Scheduler
+from gateway.runtime.scheduler import Recurring, Scheduler
+from gateway.store.store import Store
 from gateway.tasks import TaskKeeper
 
 T0 = datetime(2026, 11, 2, 9, 0, 30, tzinfo=UTC)

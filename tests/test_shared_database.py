@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from gateway.accounting.models import AppUserRow
-from gateway.accounting.store import Store
 from gateway.config import parse
 from gateway.ipp import JobState, Op, Tag
 from gateway.ipp import model as m
+from gateway.store.models import AppUserRow
+from gateway.store.store import Store
 from gateway.tasks import TaskKeeper
 from tests.ipp_call import ipp, job_state, print_job
 from tests.peers import IppEvePrinter, Printgate, make_pdf, wait_for

@@ -10,12 +10,12 @@ from collections.abc import AsyncIterator, Callable
 
 import pytest
 
-from gateway.accounting.store import Store
 from gateway.config import Config, parse
-from gateway.mail import Mailer
+from gateway.runtime.mail import Mailer
 from gateway.snmp import records, report
 from gateway.snmp.client import SnmpClient
 from gateway.snmp.monitor import FleetMonitor
+from gateway.store.store import Store
 from gateway.tasks import TaskKeeper
 from tests.snmp_peers import SmtpSink, SnmpSim, body, free_udp_port, hp_printer
 

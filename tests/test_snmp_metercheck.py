@@ -14,15 +14,15 @@ from typing import Any
 
 import pytest
 
-from gateway.accounting.store import Store
 from gateway.config import JobsConfig, PrinterConfig
-from gateway.forwarder import Forwarder
 from gateway.ipp import JobState
-from gateway.jobs import JobManager
-from gateway.printers import PrinterState, refresh
+from gateway.jobs.manager import JobManager
+from gateway.printers.forwarder import Forwarder
+from gateway.printers.state import PrinterState, refresh
+from gateway.printers.virtual import FilePrinter
 from gateway.snmp.metercheck import MeterSample, verdict
+from gateway.store.store import Store
 from gateway.tasks import TaskKeeper
-from gateway.virtual_printer import FilePrinter
 from tests.ipp_call import job_state, print_job
 from tests.peers import REPO_ROOT, IppEvePrinter, Printgate, make_pdf, wait_for
 from tests.snmp_peers import SnmpSim, find_snmp_tool, hp_printer

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.spool import CompressionError, DocumentTooLarge, Spool, sniff_format
+from gateway.jobs.spool import CompressionError, DocumentTooLarge, Spool, sniff_format
 
 
 async def _chunks(data: bytes, size: int = 1000) -> AsyncIterator[bytes]:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.logs import OneLineFormatter
+from gateway.runtime.logs import OneLineFormatter
 from tests.peers import REPO_ROOT, find_binary, free_port, toml_dumps
 
 UNIT = REPO_ROOT / "systemd" / "printgate.service"
@@ -133,13 +133,16 @@ def test_exec_start_notifies_ready_watchdog_and_stopping(tmp_path: Path) -> None
 
 @pytest.mark.parametrize(
     ("journal", "expected"),
-    [(True, "<4>gateway.jobs: job 7 held | second line"), (False, " WARNING gateway.jobs: job 7")],
+    [
+        (True, "<4>gateway.jobs.manager: job 7 held | second line"),
+        (False, " WARNING gateway.jobs.manager: job 7"),
+    ],
 )
 def test_log_lines_are_one_event_each_with_a_level(journal: bool, expected: str) -> None:
     import logging
 
     record = logging.LogRecord(
-        "gateway.jobs", logging.WARNING, __file__, 1, "job %d held\nsecond line", (7,), None
+        "gateway.jobs.manager", logging.WARNING, __file__, 1, "job %d held\nsecond line", (7,), None
     )
     line = OneLineFormatter(journal).format(record)
     assert "\n" not in line
@@ -195,5 +198,5 @@ def test_under_journald_each_line_carries_its_priority_and_job_lines_their_id(
     logged = [x for x in log_path.read_text().splitlines() if x.startswith("<")]
     assert logged, log_path.read_text()
     assert all(re.match(r"^<[0-7]>[a-z_.]+: \S", line) for line in logged), logged
-    job_lines = [x for x in logged if x.startswith("<6>gateway.jobs:")]
+    job_lines = [x for x in logged if x.startswith("<6>gateway.jobs.")]
     assert job_lines and all(re.search(r"\bjob \d+\b", x) for x in job_lines), job_lines

@@ -140,7 +140,7 @@ def test_sighup_loads_a_new_certificate_without_dropping_connections(
         # A renewed certificate: here a fresh self-signed one in place of the old.
         for name in ("printgate.crt", "printgate.key"):
             (gw.data_dir / "tls" / name).unlink()
-        from gateway.tls import ensure_self_signed, tls_files
+        from gateway.runtime.tls import ensure_self_signed, tls_files
 
         ensure_self_signed(tls_files(gw.data_dir, "", ""), ["localhost"])
         assert gw.pid is not None

@@ -13,10 +13,10 @@ from aiohttp import web
 
 from gateway.accounting.costing import quantum
 from gateway.config import Config
-from gateway.jobs import ACTIVE_STATES, TERMINAL_STATES
-from gateway.operations import Gateway
-from gateway.printer_attrs import Origin
-from gateway.release import Claim, ReleaseError
+from gateway.identity.release import Claim, ReleaseError
+from gateway.jobs.manager import ACTIVE_STATES, TERMINAL_STATES
+from gateway.server.operations import Gateway
+from gateway.server.queue_attrs import Origin
 
 TEMPLATES = jinja2.Environment(
     loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),

@@ -1,1 +1,2 @@
-"""The accounting store: SQLAlchemy models, Alembic migrations and the async store."""
+"""Accounting: the accountant, costing (pure, Decimal), rate tables, lists and their CSV form,
+and the job report."""

@@ -14,8 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from ..config import RESERVED_NAMES
-from .models import DepartmentRow, ProjectRow, QueueUserRow
-from .store import Store, now
+from ..store.models import DepartmentRow, ProjectRow, QueueUserRow
+from ..store.store import Store, now
 
 Kind = Literal["user", "project", "department"]
 KINDS: dict[str, type[QueueUserRow] | type[ProjectRow] | type[DepartmentRow]] = {

@@ -15,9 +15,9 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
+from ..store.models import RateTableRow, SettingRow
+from ..store.store import Store, now
 from .costing import ModelProfile, RateError, RateTable, Settings
-from .models import RateTableRow, SettingRow
-from .store import Store, now
 
 SETTING_KEYS = ("cost_basis", "units", "currency", "tax_rate", "rates_include_tax")
 KINDS = ("model", "cost", "price")

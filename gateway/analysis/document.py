@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO, cast
 
-from ..spool import sniff_format as sniff
+from ..jobs.spool import sniff_format as sniff
 from . import AnalysisError, Page
 from .ink import InkConverter
 

@@ -11,9 +11,9 @@ from typing import cast
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..accounting.lists import Entry, Kind, Lists
-from ..accounting.store import StoreUnavailable
-from ..passwords import verify_password
-from . import Check, Verdict
+from ..runtime.passwords import verify_password
+from ..store.store import StoreUnavailable
+from .protocol import Check, Verdict
 
 
 class SqlIdentity:

@@ -10,10 +10,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from ..accounting.models import SnmpAlertRow, SnmpDeviceRow
-from ..accounting.store import Store, now
 from ..config import Config, SnmpAccess
-from ..mail import Mail, Mailer, MailError
+from ..runtime.mail import Mail, Mailer, MailError
+from ..store.models import SnmpAlertRow, SnmpDeviceRow
+from ..store.store import Store, now
 from . import alerts, discovery, records, report
 from .client import Credentials, SnmpClient, SnmpError, Target, split_host_port
 from .poller import bounded, read_device

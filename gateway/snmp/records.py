@@ -12,8 +12,8 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from ..accounting.models import MeterReadingRow, SnmpAlertRow, SnmpDeviceRow
-from ..accounting.store import Store, now
+from ..store.models import MeterReadingRow, SnmpAlertRow, SnmpDeviceRow
+from ..store.store import Store, now
 from .alerts import Episode
 from .reading import DeviceReading
 

@@ -11,10 +11,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from ..accounting.models import MeterReadingRow, SnmpDeviceRow
-from ..accounting.store import Store, now
 from ..config import SnmpConfig
-from ..mail import Attachment
+from ..runtime.mail import Attachment
+from ..store.models import MeterReadingRow, SnmpDeviceRow
+from ..store.store import Store, now
 from . import records
 from .alerts import is_stale
 

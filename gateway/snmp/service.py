@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..accounting.store import Store
 from ..config import Config
-from ..mail import Mailer
-from ..scheduler import Recurring
+from ..runtime.mail import Mailer
+from ..runtime.scheduler import Recurring
+from ..store.store import Store
 from .client import SnmpClient
 from .meter import SnmpMeter
 from .monitor import FleetMonitor, printer_target

@@ -1,0 +1,64 @@
+"""A job's measurement and charge as plain data, for `printgate jobs --json` and the web UI."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Any
+
+from ..jobs.manager import Job
+from .costing import quantum
+
+
+def _amount(value: Decimal | None, currency: str) -> str | None:
+    return None if value is None else str(value.quantize(quantum(currency)))
+
+
+def measured(job: Job) -> dict[str, Any]:
+    if job.analysis_status != "done":
+        return {"status": job.analysis_status or "pending", "error": job.analysis_error}
+    details = json.loads(job.measurement) if job.measurement else {}
+    return {
+        "status": "done",
+        "pages": job.measured_pages,
+        "impressions": job.measured_impressions,
+        "sheets": job.measured_sheets,
+        "color_impressions": job.color_impressions,
+        "mono_impressions": job.mono_impressions,
+        "coverage": {
+            "c": job.coverage_c,
+            "m": job.coverage_m,
+            "y": job.coverage_y,
+            "k": job.coverage_k,
+        },
+        "area_printed_m2": job.area_printed_m2,
+        "area_used_m2": job.area_used_m2,
+        "length_used_m": job.length_used_m,
+        "categories": details.get("categories", {}),
+        "media_type": job.media_type,
+    }
+
+
+def charged(job: Job) -> dict[str, Any] | None:
+    if job.costed_at is None:
+        return None
+    result: dict[str, Any] = {
+        "printer_model": job.printer_model,
+        "currency": job.currency,
+        "recorded": job.costed_at.isoformat(timespec="seconds"),
+    }
+    for kind, net, tax, gross, breakdown in (
+        ("cost", job.cost, job.cost_tax, job.cost_gross, job.cost_breakdown),
+        ("price", job.price, job.price_tax, job.price_gross, job.price_breakdown),
+    ):
+        result[kind] = (
+            None
+            if net is None
+            else {
+                "net": _amount(net, job.currency),
+                "tax": _amount(tax, job.currency),
+                "gross": _amount(gross, job.currency),
+                "breakdown": json.loads(breakdown) if breakdown else {},
+            }
+        )
+    return result

@@ -1,0 +1,1 @@
+"""Features that subscribe to job and printer events: metrics, DNS-SD adverts."""

@@ -1,0 +1,327 @@
+"""Jobs and their state machine: the only place a job's state changes.
+
+Every transition is written to the store before it is applied in memory or acted on, so after a
+crash the store says exactly how far each job got.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from ..ipp.enums import JobState
+from ..store.journal import Journal
+from ..store.models import JobRow
+from ..store.store import Store, StoreUnavailable, now
+
+log = logging.getLogger(__name__)
+
+ACTIVE_STATES = (
+    JobState.PENDING,
+    JobState.PENDING_HELD,
+    JobState.PROCESSING,
+    JobState.PROCESSING_STOPPED,
+)
+TERMINAL_STATES = (JobState.CANCELED, JobState.ABORTED, JobState.COMPLETED)
+
+ALLOWED: dict[JobState, frozenset[JobState]] = {
+    JobState.PENDING_HELD: frozenset(
+        {JobState.PENDING, JobState.PENDING_HELD, JobState.CANCELED, JobState.ABORTED}
+    ),
+    # pending -> processing-stopped: no printer of the group can take the job yet.
+    JobState.PENDING: frozenset(
+        {
+            JobState.PENDING_HELD,
+            JobState.PROCESSING,
+            JobState.PROCESSING_STOPPED,
+            JobState.CANCELED,
+            JobState.ABORTED,
+        }
+    ),
+    JobState.PROCESSING: frozenset(
+        {
+            JobState.PROCESSING,
+            JobState.PROCESSING_STOPPED,
+            JobState.COMPLETED,
+            JobState.CANCELED,
+            JobState.ABORTED,
+        }
+    ),
+    JobState.PROCESSING_STOPPED: frozenset(
+        {
+            JobState.PROCESSING,
+            JobState.PROCESSING_STOPPED,
+            JobState.COMPLETED,
+            JobState.CANCELED,
+            JobState.ABORTED,
+        }
+    ),
+}
+
+
+INCOMING = "job-incoming"  # created, its document still to come
+HELD = "job-hold-until-specified"  # held by its submitter (job-hold-until)
+
+
+def ready_state(hold_until: str) -> tuple[JobState, tuple[str, ...], str]:
+    """Where a complete job with nothing missing goes: printing, or held as its submitter
+    asked."""
+    if hold_until not in ("", "no-hold"):
+        return JobState.PENDING_HELD, (HELD,), "Held until released"
+    return JobState.PENDING, ("none",), "Waiting to print"
+
+
+class IllegalTransition(RuntimeError):
+    pass
+
+
+class JobEnded(IllegalTransition):
+    """The job reached a terminal state (canceled, say) while another change waited its turn:
+    whoever asked for that change has nothing left to do."""
+
+
+@dataclass
+class Job:
+    """A job as printgate knows it; mirrors accounting.models.JobRow."""
+
+    id: int
+    uuid: str
+    queue: str
+    state: JobState
+    created_at: datetime
+    name: str = ""
+    user: str = ""
+    origin_host: str = ""
+    reasons: tuple[str, ...] = ()
+    message: str = ""
+    document_format: str = ""
+    document_name: str = ""
+    document_path: str = ""
+    document_bytes: int = 0
+    template: bytes = b""
+    hold_until: str = ""
+    copies: int = 1
+    sides: str = ""
+    color_mode: str = ""
+    media: str = ""
+    processing_at: datetime | None = None
+    completed_at: datetime | None = None
+    printer: str = ""
+    upstream_uri: str = ""
+    upstream_job_id: int = 0
+    forward_phase: str = ""
+    attempts: int = 0
+    impressions: int | None = None
+    media_sheets: int | None = None
+    pages: int | None = None
+    failure_reason: str = ""
+    project: str = ""
+    department: str = ""
+    billable: bool = True
+    comment: str = ""
+    released_at: datetime | None = None
+    instance: str = ""
+    analysis_status: str = ""
+    analysis_error: str = ""
+    measured_pages: int | None = None
+    measured_impressions: int | None = None
+    measured_sheets: int | None = None
+    color_impressions: int | None = None
+    mono_impressions: int | None = None
+    coverage_c: float | None = None
+    coverage_m: float | None = None
+    coverage_y: float | None = None
+    coverage_k: float | None = None
+    area_printed_m2: float | None = None
+    area_used_m2: float | None = None
+    length_used_m: float | None = None
+    measurement: str = ""
+    media_type: str = ""
+    printer_model: str = ""
+    currency: str = ""
+    cost: Decimal | None = None
+    cost_tax: Decimal | None = None
+    cost_gross: Decimal | None = None
+    price: Decimal | None = None
+    price_tax: Decimal | None = None
+    price_gross: Decimal | None = None
+    cost_breakdown: str = ""
+    price_breakdown: str = ""
+    costed_at: datetime | None = None
+    meter_delta: int | None = None
+    meter_mismatch: bool = False
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.state in TERMINAL_STATES
+
+    @classmethod
+    def from_row(cls, row: JobRow) -> Job:
+        values = {f.name: getattr(row, f.name) for f in dataclasses.fields(cls)}
+        values["state"] = JobState(row.state)
+        values["reasons"] = tuple(r for r in row.reasons.split(",") if r)
+        return cls(**values)
+
+    def row_fields(self) -> dict[str, Any]:
+        return {f.name: _stored(f.name, getattr(self, f.name)) for f in dataclasses.fields(self)}
+
+
+def _stored(name: str, value: Any) -> Any:
+    if name == "state":
+        return int(value)
+    if name == "reasons":
+        return ",".join(value)
+    return value
+
+
+@dataclass
+class JobManager:
+    """Owns the in-memory active jobs and their persistence; wakes whoever waits on changes."""
+
+    store: Store
+    instance: str = ""  # this printgate's id: it resumes only the jobs it took in
+    journal: Journal | None = None  # where job writes go while the store is unreachable
+    active: dict[int, Job] = field(default_factory=dict)
+    on_terminal: Callable[[Job], None] | None = None  # told of every job that ends (metrics)
+    # One transition of a job at a time: a transition is checked against the state it will
+    # change, and the store write between check and change must not let another slip in
+    # (a Cancel-Job while the dispatcher starts the same job).
+    _turns: dict[int, asyncio.Lock] = field(default_factory=dict)
+
+    async def load_active(self) -> list[Job]:
+        """The unfinished jobs this printgate took in; a journal left by an outage is written
+        into the store first, so they are all there."""
+        if self.journal is not None and self.journal.entries():
+            await self.store.replay(self.journal.entries())
+            self.journal.clear()
+        rows = await self.store.list_jobs(
+            None, [int(s) for s in ACTIVE_STATES], instance=self.instance
+        )
+        self.active = {row.id: Job.from_row(row) for row in rows}
+        return list(self.active.values())
+
+    async def create(self, **values: Any) -> Job:
+        values.setdefault("created_at", now())
+        values.setdefault("instance", self.instance)
+        job = Job(id=0, **values)
+        fields = job.row_fields()
+        del fields["id"]
+        job.id = await self._write_new(fields)
+        if not job.is_terminal:
+            self.active[job.id] = job
+        return job
+
+    async def transition(
+        self,
+        job: Job,
+        state: JobState,
+        reasons: Iterable[str] = (),
+        message: str = "",
+        **changes: Any,
+    ) -> None:
+        turn = self._turns.setdefault(job.id, asyncio.Lock())
+        async with turn:
+            if job.is_terminal and state not in TERMINAL_STATES:
+                raise JobEnded(f"job {job.id} is {job.state.name.lower()}: not {state.name}")
+            if job.state not in ALLOWED or state not in ALLOWED[job.state]:
+                raise IllegalTransition(f"job {job.id}: {job.state.name} -> {state.name}")
+            changes.update(state=state, reasons=tuple(reasons), message=message)
+            if state == JobState.PROCESSING and job.processing_at is None:
+                changes.setdefault("processing_at", now())
+            if state in TERMINAL_STATES:
+                changes.setdefault("completed_at", now())
+            await self.update(job, **changes)
+        if job.is_terminal:
+            self._turns.pop(job.id, None)
+        log.info("job %d %s %s %s", job.id, state.name.lower(), ",".join(job.reasons), message)
+        if state in TERMINAL_STATES and self.on_terminal is not None:
+            self.on_terminal(job)
+
+    async def update(self, job: Job, **changes: Any) -> None:
+        """Persist then apply field changes (the state only through transition)."""
+        await self._write_changes(job.id, {k: _stored(k, v) for k, v in changes.items()})
+        for name, value in changes.items():
+            setattr(job, name, value)
+        if job.is_terminal:
+            self.active.pop(job.id, None)
+
+    # --- the store, or the journal while the store is unreachable ---------------------------
+
+    async def _write_new(self, fields: dict[str, Any]) -> int:
+        if self.journal is None or not self.journal.active:
+            try:
+                return await self.store.insert_job(fields)
+            except StoreUnavailable:
+                if self.journal is None:
+                    raise
+        async with self.journal.lock:
+            job_id = self.journal.new_id()
+            await self.journal.append("insert", job_id, {**fields, "id": job_id})
+        return job_id
+
+    async def _write_changes(self, job_id: int, fields: dict[str, Any]) -> None:
+        # Once the journal has begun, every write goes there until it is replayed, so the store
+        # receives them in the order they happened.
+        if self.journal is None or not self.journal.active:
+            try:
+                await self.store.update_job(job_id, fields)
+                return
+            except StoreUnavailable:
+                if self.journal is None:
+                    raise
+        async with self.journal.lock:
+            await self.journal.append("update", job_id, fields)
+
+    async def replay_loop(self, interval: float = 2.0) -> None:
+        """Write the journal into the store as soon as the store answers again."""
+        assert self.journal is not None
+        while True:
+            await asyncio.sleep(interval)
+            if not self.journal.active:
+                continue
+            async with self.journal.lock:
+                try:
+                    await self.store.replay(self.journal.entries())
+                except StoreUnavailable:
+                    continue
+                log.info(
+                    "accounting store is back: %d journaled writes recorded",
+                    len(self.journal.entries()),
+                )
+                self.journal.clear()
+
+    async def get(self, job_id: int) -> Job | None:
+        if job_id in self.active:
+            return self.active[job_id]
+        row = await self.store.get_job(job_id)
+        return Job.from_row(row) if row is not None else None
+
+    async def list(
+        self,
+        queue: str,
+        states: Iterable[JobState],
+        user: str | None = None,
+        limit: int | None = None,
+        newest_first: bool = False,
+    ) -> list[Job]:
+        wanted = set(states)
+        if wanted <= set(ACTIVE_STATES):  # answered from memory, in job-id order
+            jobs = [
+                j
+                for j in sorted(self.active.values(), key=lambda j: j.id, reverse=newest_first)
+                if j.queue == queue and j.state in wanted and (user is None or j.user == user)
+            ]
+            return jobs[:limit] if limit else jobs
+        rows = await self.store.list_jobs(
+            queue, [int(s) for s in wanted], user, limit, newest_first
+        )
+        return [self.active.get(row.id) or Job.from_row(row) for row in rows]
+
+    def queued_count(self, queue: str) -> int:
+        return sum(1 for j in self.active.values() if j.queue == queue)

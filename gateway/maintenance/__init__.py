@@ -1,0 +1,1 @@
+"""Keeping an installation well: backup, restore, scheduled backups, diagnostics."""

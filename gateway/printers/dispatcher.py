@@ -1,0 +1,243 @@
+"""One loop per queue: takes its jobs in order, picks a printer by the failover policy, runs the
+forwarder, and keeps a job spooled and retrying until it prints or its retry window ends."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import heapq
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from ..config import Config, QueueConfig
+from ..ipp import JobState
+from ..jobs.manager import Job, JobManager
+from ..jobs.spool import Spool
+from ..snmp.metercheck import Meter
+from ..tasks import TaskKeeper
+from . import failover
+from .failover import Candidate, Failure, Next, RetryPolicy
+from .forwarder import Forwarder, ForwardFailure
+from .ipp_client import PrinterUnreachable
+from .state import PrinterRefused, PrinterState, refresh
+
+log = logging.getLogger(__name__)
+RUNNABLE = (JobState.PROCESSING, JobState.PROCESSING_STOPPED, JobState.PENDING)
+
+
+@dataclass
+class _Retry:
+    first_failure: float | None = None
+    failures: int = 0
+    rejected_by: set[str] = field(default_factory=set)
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        config: Config,
+        jobs: JobManager,
+        printers: dict[str, PrinterState],
+        spool: Spool,
+        tasks: TaskKeeper,
+        meter: Meter | None = None,
+    ):
+        self.config = config
+        self.jobs = jobs
+        self.printers = printers
+        self.spool = spool
+        self.tasks = tasks
+        self.policy = RetryPolicy(
+            config.jobs.retry_initial_delay, config.jobs.retry_max_delay, config.jobs.retry_window
+        )
+        self.forwarder = Forwarder(jobs, config.jobs, meter)
+        self._wake = {q.name: asyncio.Event() for q in config.queues}
+        self._current: dict[str, tuple[int, asyncio.Task[ForwardFailure | None]]] = {}
+        self._retry: dict[int, _Retry] = {}
+        # Per queue, a heap of (is-new, job id) of jobs that may be runnable; entries for jobs
+        # that no longer are get dropped when they reach the top.
+        self._runnable: dict[str, list[tuple[bool, int]]] = {q.name: [] for q in config.queues}
+        # Who takes an ended job's document; the accountant, when it still measures it.
+        self.on_ended: Callable[[Job], Awaitable[None]] = self._remove_document
+
+    def start(self) -> None:
+        for job in self.jobs.active.values():
+            self._push(job)
+        for queue in self.config.queues:
+            self.tasks.spawn(self._queue_loop(queue), name=f"queue-{queue.name}")
+
+    def busy(self, queue: str) -> bool:
+        """Is a job of this queue being forwarded right now?"""
+        return queue in self._current
+
+    def submit(self, job: Job) -> None:
+        """The job may have become runnable (new, released, its document complete)."""
+        self._push(job)
+        self._wake_up(job.queue)
+
+    def _push(self, job: Job) -> None:
+        if job.state in RUNNABLE and job.queue in self._runnable:
+            heapq.heappush(self._runnable[job.queue], (job.state == JobState.PENDING, job.id))
+
+    def _wake_up(self, queue: str) -> None:
+        if queue in self._wake:
+            self._wake[queue].set()
+
+    async def cancel(self, job: Job, reason: str, message: str) -> None:
+        """Stop forwarding the job if it is under way, cancel it at the printer, record it."""
+        current = self._current.get(job.queue)
+        if current is not None and current[0] == job.id:
+            current[1].cancel()
+            await asyncio.wait({current[1]})
+        if job.upstream_job_id and job.printer in self.printers and not job.is_terminal:
+            with contextlib.suppress(PrinterUnreachable, PrinterRefused):
+                await self.printers[job.printer].backend.cancel(job.upstream_job_id)
+        if not job.is_terminal:
+            await self.jobs.transition(job, JobState.CANCELED, (reason,), message)
+        await self._ended(job)
+
+    # --- the loop ---------------------------------------------------------------------------
+
+    def _next_job(self, queue: str) -> Job | None:
+        """The oldest runnable job; jobs already under way (resumed after a restart) first."""
+        heap = self._runnable[queue]
+        while heap:
+            job = self.jobs.active.get(heap[0][1])
+            if job is not None and job.state in RUNNABLE:
+                return job
+            heapq.heappop(heap)
+        return None
+
+    async def _queue_loop(self, queue: QueueConfig) -> None:
+        wake = self._wake[queue.name]
+        while True:
+            wake.clear()
+            job = self._next_job(queue.name)
+            if job is None:
+                await wake.wait()
+                continue
+            try:
+                delay = await self._attempt(queue, job)
+            except Exception:
+                # A failure nobody foresaw must not stop the queue: the job stays where the
+                # store says it is and is tried again.
+                log.exception("queue %s: job %d could not be dispatched", queue.name, job.id)
+                delay = self.policy.max_delay / 4
+            if delay:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(wake.wait(), delay)
+
+    async def _attempt(self, queue: QueueConfig, job: Job) -> float:
+        """Try the job once; the seconds to wait before the next try (0: go on at once)."""
+        retry = self._retry.setdefault(job.id, _Retry())
+        choice = failover.choose(self._candidates(queue, job), frozenset(retry.rejected_by))
+        if choice is None:
+            return await self._stalled(queue, job, retry)
+        printer = self.printers[choice.name]
+        if not printer.up and not await refresh(printer, self._backoff(retry)):
+            return 0.0  # marked down: the next round chooses another member or stalls
+        async with printer.busy:
+            if job.is_terminal or job.id not in self.jobs.active:
+                return 0.0  # canceled while waiting for the printer
+            failure = await self._forward(job, printer)
+        if failure is None:
+            if job.is_terminal:
+                await self._ended(job)
+            return 0.0
+        return await self._failed(queue, job, printer, retry, failure)
+
+    async def _forward(self, job: Job, printer: PrinterState) -> ForwardFailure | None:
+        path = self.spool.root / job.document_path
+        task = self.tasks.spawn(self.forwarder.run(job, printer, path), name=f"job-{job.id}")
+        self._current[job.queue] = (job.id, task)
+        try:
+            await asyncio.wait({task})
+        finally:
+            self._current.pop(job.queue, None)
+        if task.cancelled():
+            return None
+        return task.result()
+
+    def _candidates(self, queue: QueueConfig, job: Job) -> list[Candidate]:
+        members = queue.printers
+        if job.forward_phase in ("sending", "sent") and job.printer in self.printers:
+            members = (job.printer,)  # that printer may have it: it alone can say
+        return [
+            Candidate(
+                name,
+                self.printers[name].available(),
+                self.printers[name].supports_format(job.document_format),
+            )
+            for name in members
+        ]
+
+    async def _failed(
+        self,
+        queue: QueueConfig,
+        job: Job,
+        printer: PrinterState,
+        retry: _Retry,
+        failure: ForwardFailure,
+    ) -> float:
+        retry.failures += 1
+        retry.first_failure = retry.first_failure or time.monotonic()
+        if failure.kind is Failure.REJECTED:
+            retry.rejected_by.add(printer.name)
+        else:
+            printer.mark_down(failure.detail, self._backoff(retry))
+        decision = failover.after_failure(
+            failure.kind,
+            self._candidates(queue, job),
+            frozenset(retry.rejected_by),
+            retry.first_failure,
+            time.monotonic(),
+            self.policy,
+        )
+        if decision is Next.ABORT:
+            await self._abort(job, failure.detail)
+            return 0.0
+        await self._stop(job, f"{failure.detail}; will retry")
+        return 0.0 if failure.kind is Failure.REJECTED else min(1.0, self._backoff(retry))
+
+    async def _stalled(self, queue: QueueConfig, job: Job, retry: _Retry) -> float:
+        now = time.monotonic()
+        retry.first_failure = retry.first_failure or now
+        if self.policy.expired(retry.first_failure, now):
+            await self._abort(job, "no printer of the queue could print it in time")
+            return 0.0
+        errors = "; ".join(
+            f"{name}: {self.printers[name].last_error or 'unavailable'}" for name in queue.printers
+        )
+        await self._stop(job, f"Waiting for a printer ({errors})")
+        waits = [self.printers[n].retry_at - now for n in queue.printers]
+        return max(0.05, min(waits))
+
+    async def _stop(self, job: Job, message: str) -> None:
+        if job.state != JobState.PROCESSING_STOPPED or job.message != message:
+            await self.jobs.transition(
+                job, JobState.PROCESSING_STOPPED, ("printer-stopped",), message
+            )
+
+    async def _abort(self, job: Job, detail: str) -> None:
+        await self.jobs.transition(
+            job,
+            JobState.ABORTED,
+            ("job-aborted-by-system",),
+            f"Not printed: {detail}",
+            failure_reason=detail,
+        )
+        await self._ended(job)
+
+    async def _ended(self, job: Job) -> None:
+        self._retry.pop(job.id, None)
+        await self.on_ended(job)
+        self._wake_up(job.queue)
+
+    async def _remove_document(self, job: Job) -> None:
+        if job.document_path:
+            await self.spool.remove(self.spool.root / job.document_path)
+
+    def _backoff(self, retry: _Retry) -> float:
+        return failover.printer_backoff(max(1, retry.failures), self.policy)

@@ -1,0 +1,509 @@
+"""The attributes a queue advertises: its primary printer's own capabilities, as fetched with
+Get-Printer-Attributes, with the queue's identity, state and accounting attributes on top.
+
+Get-Printer-Attributes is the hottest request a print server answers (every client polls it), so
+the static part of the answer is encoded once per (requested-attributes, document-format) and
+only the few attributes that change by the second or by the client are encoded per request.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from ..config import QueueConfig
+from ..ipp import Attribute, Group, Op, PrinterState, Range, Tag
+from ..ipp import model as m
+from ..ipp.codec import encode_attribute, encode_attributes
+from ..printers.state import PrinterState as Printer
+
+OPERATIONS = (
+    Op.PRINT_JOB,
+    Op.VALIDATE_JOB,
+    Op.CREATE_JOB,
+    Op.SEND_DOCUMENT,
+    Op.CANCEL_JOB,
+    Op.GET_JOB_ATTRIBUTES,
+    Op.GET_JOBS,
+    Op.GET_PRINTER_ATTRIBUTES,
+    Op.HOLD_JOB,
+    Op.RELEASE_JOB,
+    Op.CANCEL_MY_JOBS,
+    Op.CLOSE_JOB,
+    Op.IDENTIFY_PRINTER,
+    Op.SET_JOB_ATTRIBUTES,
+)
+COMPRESSIONS = ("none", "deflate", "gzip")
+WHICH_JOBS = (
+    "completed",
+    "not-completed",
+    "all",
+    "aborted",
+    "canceled",
+    "pending",
+    "pending-held",
+    "processing",
+    "processing-stopped",
+)
+HOLD_UNTIL = ("no-hold", "indefinite")
+# IPP Everywhere's minimum set of formats, then the ones printgate passes on where the printer
+# takes them; application/octet-stream means "detect it", which printgate does itself.
+REQUIRED_FORMATS = ("image/pwg-raster", "image/jpeg")
+PASSED_FORMATS = ("application/pdf", "image/urf", "application/postscript")
+
+# Upstream attributes that describe the printer itself, not what it can print: the queue
+# replaces them with its own.
+REPLACED = frozenset(
+    {
+        "charset-configured",
+        "charset-supported",
+        "compression-supported",
+        "document-format-default",
+        "document-format-supported",
+        "generated-natural-language-supported",
+        "identify-actions-default",
+        "identify-actions-supported",
+        "ipp-features-supported",
+        "ipp-versions-supported",
+        "job-account-id-default",
+        "job-account-id-supported",
+        "job-accounting-user-id-default",
+        "job-accounting-user-id-supported",
+        "job-creation-attributes-supported",
+        "job-hold-until-default",
+        "job-hold-until-supported",
+        "job-ids-supported",
+        "job-password-encryption-supported",
+        "job-password-supported",
+        "multiple-document-jobs-supported",
+        "multiple-operation-time-out",
+        "multiple-operation-time-out-action",
+        "natural-language-configured",
+        "operations-supported",
+        "pdl-override-supported",
+        "printer-config-change-date-time",
+        "printer-config-change-time",
+        "printer-current-time",
+        "printer-dns-sd-name",
+        "printer-geo-location",
+        "printer-get-attributes-supported",
+        "printer-icons",
+        "printer-info",
+        "printer-is-accepting-jobs",
+        "printer-location",
+        "printer-more-info",
+        "printer-name",
+        "printer-organization",
+        "printer-organizational-unit",
+        "printer-state",
+        "printer-state-change-date-time",
+        "printer-state-change-time",
+        "overrides-supported",
+        "printer-state-message",
+        "printer-state-reasons",
+        "printer-supply-info-uri",
+        "printer-up-time",
+        "printer-uri-supported",
+        "printer-uuid",
+        "printer-strings-uri",
+        "printer-strings-languages-supported",
+        "printer-static-resource-directory-uri",
+        "printer-xri-supported",
+        "auth-info-required",
+        "printer-mandatory-job-attributes",
+        "queued-job-count",
+        "uri-authentication-supported",
+        "uri-security-supported",
+        "which-jobs-supported",
+        "job-settable-attributes-supported",
+        "printer-settable-attributes-supported",
+        "notify-events-supported",
+        "notify-pull-method-supported",
+        "notify-lease-duration-supported",
+        "notify-max-events-supported",
+        "ippget-event-life",
+    }
+)
+# Attributes that depend on the moment or on the client, encoded for each request.
+DYNAMIC = (
+    "printer-current-time",
+    "printer-up-time",
+    "printer-state",
+    "printer-state-reasons",
+    "printer-state-message",
+    "printer-state-change-time",
+    "printer-state-change-date-time",
+    "printer-is-accepting-jobs",
+    "queued-job-count",
+    "printer-uri-supported",
+    "uri-security-supported",
+    "uri-authentication-supported",
+    "printer-more-info",
+    "printer-icons",
+    "printer-supply-info-uri",
+)
+# Only sent when asked for by name (large, and "all" does not include it).
+EXPLICIT_ONLY = frozenset({"media-col-database"})
+JOB_TEMPLATE = frozenset(
+    {
+        "copies",
+        "finishings",
+        "finishings-col",
+        "job-hold-until",
+        "job-priority",
+        "job-sheets",
+        "media",
+        "media-col",
+        "multiple-document-handling",
+        "number-up",
+        "orientation-requested",
+        "output-bin",
+        "page-ranges",
+        "print-color-mode",
+        "print-content-optimize",
+        "print-quality",
+        "print-rendering-intent",
+        "print-scaling",
+        "printer-resolution",
+        "sides",
+        "job-account-id",
+        "job-accounting-user-id",
+        "job-password",
+        "job-password-encryption",
+        "overrides",
+    }
+)
+FORMAT_SPECIFIC = {
+    "pwg-raster-": "image/pwg-raster",
+    "urf-": "image/urf",
+    "pdf-": "application/pdf",
+    "jpeg-": "image/jpeg",
+}
+CACHE_LIMIT = 256
+
+
+def is_job_template(name: str) -> bool:
+    for suffix in ("-default", "-supported", "-ready", "-database"):
+        if name.endswith(suffix):
+            return name.removesuffix(suffix) in JOB_TEMPLATE
+    return False
+
+
+@dataclass(frozen=True)
+class Origin:
+    """How the client reached us: the URIs we advertise must be ones it can use."""
+
+    host: str  # host[:port] from the Host header
+    secure: bool
+
+    @property
+    def ipp_scheme(self) -> str:
+        return "ipps" if self.secure else "ipp"
+
+    @property
+    def http_scheme(self) -> str:
+        return "https" if self.secure else "http"
+
+
+class QueueView:
+    """One queue as a printer: its attributes and its state."""
+
+    def __init__(
+        self,
+        queue: QueueConfig,
+        uuid: str,
+        printers: list[Printer],
+        queued_jobs: Callable[[], int],
+        processing: Callable[[], bool],
+        started: float,
+        max_document_bytes: int,
+    ):
+        self.queue = queue
+        self.uuid = uuid
+        self.printers = printers
+        self._queued_jobs = queued_jobs
+        self._processing = processing
+        self.started = started
+        self.max_document_bytes = max_document_bytes
+        self._cache: dict[tuple[frozenset[str] | None, str | None], tuple[int, bytes]] = {}
+        self._static: Group | None = None
+        self._static_version = -1
+        self._formats: list[str] = []
+        self._dynamic_key: tuple[object, ...] = ()
+        self._dynamic = b""
+
+    @property
+    def name(self) -> str:
+        return self.queue.name
+
+    @property
+    def primary(self) -> Printer:
+        return self.printers[0]
+
+    @property
+    def graceful(self) -> bool:
+        """With the store or directory down, print as Unknown (else hold): the primary's call."""
+        return self.primary.config.graceful_failover
+
+    def upstream(self) -> Group:
+        """The attributes of the first member that has answered, else an empty group."""
+        for printer in self.printers:
+            if printer.attributes is not None:
+                return printer.attributes
+        return Group(Tag.PRINTER)
+
+    def _version(self) -> int:
+        return sum(p.attributes_version * 7919**i for i, p in enumerate(self.printers))
+
+    # --- capabilities ---------------------------------------------------------------------
+
+    def document_formats(self) -> list[str]:
+        self.static_group()
+        return self._formats
+
+    def _document_formats(self) -> list[str]:
+        upstream = self.upstream().get("document-format-supported")
+        # A printer never reached yet: take what printgate passes on, the printer decides later.
+        theirs = upstream.strings() if upstream else [*REQUIRED_FORMATS, *PASSED_FORMATS]
+        formats = [f for f in (*REQUIRED_FORMATS, *PASSED_FORMATS) if f in theirs]
+        for required in REQUIRED_FORMATS:
+            if required not in formats:
+                formats.append(required)
+        return [*formats, "application/octet-stream"]
+
+    def static_group(self) -> Group:
+        version = self._version()
+        if self._static is None or version != self._static_version:
+            self._formats = self._document_formats()
+            self._static = m.group(Tag.PRINTER, self._build_static())
+            self._static_version = version
+            self._cache.clear()
+        return self._static
+
+    def _build_static(self) -> list[Attribute]:
+        upstream = self.upstream()
+        ours = self._own_attributes(upstream)
+        names = {a.name for a in ours}
+        theirs = [a for a in upstream if a.name not in REPLACED and a.name not in names]
+        return _unique(theirs) + ours + _fallbacks(upstream)
+
+    def _own_attributes(self, upstream: Group) -> list[Attribute]:
+        """The queue's identity, protocol support and accounting attributes."""
+        creation = upstream.get("job-creation-attributes-supported")
+        creation_names = [
+            n for n in (creation.strings() if creation else []) if n not in ("job-hold-until",)
+        ]
+        for ours in ("job-hold-until", "job-account-id", "job-accounting-user-id", "job-password"):
+            if ours not in creation_names:
+                creation_names.append(ours)
+        q = self.queue
+        return [
+            m.charset("charset-configured", "utf-8"),
+            m.charset("charset-supported", "us-ascii", "utf-8"),
+            m.language("natural-language-configured", "en"),
+            m.language("generated-natural-language-supported", "en"),
+            m.keyword("compression-supported", *COMPRESSIONS),
+            m.mime("document-format-default", "application/octet-stream"),
+            m.mime("document-format-supported", *self._formats),
+            m.keyword("identify-actions-default", "display"),
+            m.keyword("identify-actions-supported", "display", "sound"),
+            m.keyword("ipp-features-supported", "ipp-everywhere", "job-accounting"),
+            m.keyword("ipp-versions-supported", "1.0", "1.1", "2.0"),
+            m.enum("operations-supported", *OPERATIONS),
+            m.keyword("pdl-override-supported", "attempted"),
+            m.boolean("multiple-document-jobs-supported", False),
+            m.integer("multiple-operation-time-out", 60),
+            m.keyword("multiple-operation-time-out-action", "abort-job"),
+            m.boolean("job-ids-supported", True),
+            m.keyword("which-jobs-supported", *WHICH_JOBS),
+            m.keyword("job-hold-until-supported", *HOLD_UNTIL),
+            m.keyword("job-hold-until-default", "no-hold"),
+            m.boolean("job-account-id-supported", True),
+            m.attr("job-account-id-default", Tag.NO_VALUE, None),
+            m.boolean("job-accounting-user-id-supported", True),
+            m.attr("job-accounting-user-id-default", Tag.NO_VALUE, None),
+            m.integer("job-password-supported", 255),
+            m.keyword("job-password-encryption-supported", "none"),
+            *self._accounting_attributes(),
+            m.keyword("job-creation-attributes-supported", *creation_names),
+            m.keyword("printer-get-attributes-supported", "document-format"),
+            m.range_(
+                "job-k-octets-supported", Range(0, min(self.max_document_bytes >> 10, 2**31 - 1))
+            ),
+            m.name_("printer-name", q.name),
+            m.text("printer-info", q.info or q.name),
+            m.text("printer-location", q.location),
+            m.text("printer-organization", ""),
+            m.text("printer-organizational-unit", ""),
+            m.uri("printer-uuid", self.uuid),
+            m.text("printer-dns-sd-name", q.info or q.name),
+            m.attr("printer-geo-location", Tag.UNKNOWN, None),
+            m.integer("printer-config-change-time", int(self.started)),
+            m.date_time(
+                "printer-config-change-date-time", datetime.fromtimestamp(self.started, UTC)
+            ),
+            m.keyword("printer-kind", "document"),
+            m.keyword("overrides-supported", "document-numbers", "pages"),
+        ]
+
+    def _accounting_attributes(self) -> list[Attribute]:
+        """What a client must send: CUPS builds its queue (and asks its user) from these."""
+        needs_password = self.queue.auth in ("password", "list-password", "directory")
+        attributes = [
+            m.keyword(
+                "auth-info-required", *(("username", "password") if needs_password else ("none",))
+            )
+        ]
+        # printer-mandatory-job-attributes would say which accounting attributes are required,
+        # but CUPS 2.4 writes it into the queue's PPD with unbalanced quotes and the queue then
+        # loses its job-account-id option altogether (fixed only in CUPS 2.5): not advertised.
+        return attributes
+
+    # --- state ----------------------------------------------------------------------------
+
+    def state(self) -> tuple[PrinterState, list[str], str]:
+        up = [p for p in self.printers if p.up]
+        if not up:
+            errors = "; ".join(
+                f"{p.name}: {p.last_error or 'not reached yet'}" for p in self.printers
+            )
+            return PrinterState.STOPPED, ["offline-report"], f"No printer reachable ({errors})"
+        reasons: list[str] = []
+        primary = up[0].attributes
+        theirs = primary.get("printer-state-reasons") if primary else None
+        if theirs:
+            reasons = [r for r in theirs.strings() if r not in ("none", "paused")]
+        down = [p.name for p in self.printers if not p.up]
+        message = f"Unreachable: {', '.join(down)}" if down else ""
+        if self._processing():
+            return PrinterState.PROCESSING, reasons or ["none"], message
+        return PrinterState.IDLE, reasons or ["none"], message
+
+    def dynamic(
+        self, origin: Origin, auth: str, state: tuple[PrinterState, list[str], str] | None = None
+    ) -> list[Attribute]:
+        state_, reasons, message = state or self.state()
+        now = time.time()
+        base = f"{origin.http_scheme}://{origin.host}"
+        return [
+            m.date_time("printer-current-time", datetime.fromtimestamp(now, UTC)),
+            m.integer("printer-up-time", int(now)),
+            m.enum("printer-state", state_),
+            m.keyword("printer-state-reasons", *reasons),
+            m.text("printer-state-message", message),
+            m.integer("printer-state-change-time", int(self.started)),
+            m.date_time(
+                "printer-state-change-date-time", datetime.fromtimestamp(self.started, UTC)
+            ),
+            m.boolean("printer-is-accepting-jobs", True),
+            m.integer("queued-job-count", self._queued_jobs()),
+            m.uri(
+                "printer-uri-supported",
+                f"{origin.ipp_scheme}://{origin.host}/ipp/print/{self.name}",
+            ),
+            m.keyword("uri-security-supported", "tls" if origin.secure else "none"),
+            m.keyword("uri-authentication-supported", auth),
+            m.uri("printer-more-info", f"{base}/queues/{self.name}"),
+            m.uri("printer-icons", f"{base}/icons/printer-48.png", f"{base}/icons/printer-128.png"),
+            m.uri("printer-supply-info-uri", f"{base}/queues/{self.name}"),
+        ]
+
+    # --- Get-Printer-Attributes -----------------------------------------------------------
+
+    def encoded(
+        self,
+        requested: Iterable[str] | None,
+        document_format: str | None,
+        origin: Origin,
+        auth: str,
+    ) -> bytes:
+        """The printer group's attributes (without the group tag), encoded."""
+        names = frozenset(requested) if requested is not None else None
+        static = self.static_group()
+        key = (names, document_format)
+        cached = self._cache.get(key)
+        if cached is None or cached[0] != self._static_version:
+            chosen = [
+                a for a in static if _wanted(a.name, names) and _for_format(a.name, document_format)
+            ]
+            cached = (self._static_version, encode_attributes(chosen))
+            if len(self._cache) >= CACHE_LIMIT:
+                self._cache.clear()  # clients asking for endless variations get no memory
+            self._cache[key] = cached
+        return cached[1] + self._dynamic_encoded(names, origin, auth)
+
+    def freshness(self, state: tuple[PrinterState, list[str], str] | None = None) -> object:
+        """Changes whenever any attribute the queue advertises may have changed: its
+        capabilities, its state, its job count, or the clock's second."""
+        return (
+            self._static_version,
+            int(time.time()),
+            self._queued_jobs(),
+            state or self.state(),
+        )
+
+    def _dynamic_encoded(self, names: frozenset[str] | None, origin: Origin, auth: str) -> bytes:
+        # Within one second, for one kind of client, with the queue unchanged, the answer is
+        # the same: keep it (a client polling many times a second costs one encoding).
+        state = self.state()
+        key = (names, origin, auth, self.freshness(state))
+        if self._dynamic_key != key:
+            self._dynamic = b"".join(
+                encode_attribute(a)
+                for a in self.dynamic(origin, auth, state)
+                if _wanted(a.name, names)
+            )
+            self._dynamic_key = key
+        return self._dynamic
+
+
+def _fallbacks(upstream: Group) -> list[Attribute]:
+    """Attributes IPP 2.0 / Everywhere require that some printers leave out (ippeveprinter has
+    no pwg-raster-document-sheet-back, the virtual printer no rendering intents): neutral values
+    that promise nothing the printer cannot do."""
+    color = upstream.get("color-supported")
+    is_color = color is not None and color.value is True
+    wanted = [
+        m.text("printer-make-and-model", "printgate queue"),
+        m.integer("pages-per-minute", 1),
+        *([m.integer("pages-per-minute-color", 1)] if is_color else []),
+        m.keyword("print-rendering-intent-supported", "auto"),
+        m.keyword("print-rendering-intent-default", "auto"),
+        m.boolean("preferred-attributes-supported", False),
+        m.keyword("pwg-raster-document-sheet-back", "normal"),
+    ]
+    return [a for a in wanted if upstream.get(a.name) is None]
+
+
+def _unique(attributes: list[Attribute]) -> list[Attribute]:
+    """IPP forbids an attribute twice in a group; printers have been seen to send that."""
+    seen: set[str] = set()
+    unique = []
+    for attribute in attributes:
+        if attribute.name not in seen:
+            seen.add(attribute.name)
+            unique.append(attribute)
+    return unique
+
+
+def _wanted(name: str, requested: frozenset[str] | None) -> bool:
+    if requested is None or "all" in requested:
+        return name not in EXPLICIT_ONLY or (requested is not None and name in requested)
+    if name in requested:
+        return True
+    if "job-template" in requested and is_job_template(name):
+        return name not in EXPLICIT_ONLY
+    if "printer-description" in requested and not is_job_template(name):
+        return name not in EXPLICIT_ONLY
+    return False
+
+
+def _for_format(name: str, document_format: str | None) -> bool:
+    if document_format is None or document_format == "application/octet-stream":
+        return True
+    for prefix, fmt in FORMAT_SPECIFIC.items():
+        if name.startswith(prefix):
+            return fmt == document_format
+    return True

@@ -1,0 +1,16 @@
+"""Alembic environment: runs on the connection printgate hands over (see accounting/db.py)."""
+
+from __future__ import annotations
+
+from alembic import context
+
+from gateway.store.models import Base
+
+connection = context.config.attributes["connection"]
+context.configure(
+    connection=connection,
+    target_metadata=Base.metadata,
+    render_as_batch=connection.dialect.name == "sqlite",  # SQLite alters tables by copying
+)
+with context.begin_transaction():
+    context.run_migrations()
