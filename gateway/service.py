@@ -18,6 +18,7 @@ import signal
 import sys
 import time
 import uuid
+from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
@@ -31,9 +32,11 @@ from .accounting.lists import Lists
 from .accounting.rates import Rates
 from .addons import metrics
 from .addons.dnssd import Advertiser
+from .addons.meter_check import MeterCheck
 from .addons.metrics import Metrics
 from .analysis.runner import Analyzer
 from .config import Config, ConfigError, load, split_address
+from .hooks import Hooks
 from .identity.gate import Gate
 from .identity.ldap import DirectorySettings, LdapDirectory
 from .identity.release import ReleaseDesk
@@ -43,8 +46,7 @@ from .jobs.spool import Spool
 from .maintenance.scheduled_backups import ScheduledBackups
 from .printers.dispatcher import Dispatcher
 from .printers.ipp_client import IppClient
-from .printers.state import IppPrinter, PrinterBackend, PrinterState, load_cached, refresh
-from .printers.virtual import FilePrinter
+from .printers.state import Printer, backend_for, load_cached, refresh
 from .runtime import logs
 from .runtime.mail import Mailer
 from .runtime.passwords import hash_password
@@ -93,12 +95,6 @@ def instance_id(data_dir: Path) -> str:
         return value
 
 
-def backend_for(uri: str, client: IppClient) -> PrinterBackend:
-    if uri.startswith("file:"):
-        return FilePrinter(uri)
-    return IppPrinter(uri, client)
-
-
 @dataclass
 class Service:
     config: Config
@@ -120,26 +116,36 @@ class Service:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stopping.set)
         loop.add_signal_handler(signal.SIGHUP, self._reload)
+        async with self.running():
+            self.notifier.ready(f"serving {len(self.config.queues)} queues")
+            self.tasks.spawn(self.notifier.watchdog_loop(), name="watchdog")
+            try:
+                await self.stopping.wait()
+                log.info("stopping")
+            finally:
+                if self.next_config is None:
+                    self.notifier.stopping()
+                    # Should the process still be here well after the timeout (a thread that
+                    # never returns keeps Python from exiting), every thread's stack goes to the
+                    # log and the process ends: SIGTERM must end printgate.
+                    faulthandler.dump_traceback_later(
+                        self.config.server.shutdown_timeout + EXIT_GRACE, exit=True
+                    )
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[Gateway]:
+        """The whole gateway, serving, for as long as the block runs (what `run` does between
+        the process's signals; tests use it in-process). Shutdown is bounded by the config's
+        shutdown_timeout."""
         self.tls = self._tls()
         store = await Store.open(self.config.database_url, self.tasks)
         client = IppClient()
         runner: web.AppRunner | None = None
         try:
-            runner = await self._start(store, client)
-            self.notifier.ready(f"serving {len(self.config.queues)} queues")
-            self.tasks.spawn(self.notifier.watchdog_loop(), name="watchdog")
-            await self.stopping.wait()
-            log.info("stopping")
+            runner, gateway = await self._start(store, client)
+            yield gateway
         finally:
             self.ready = False
-            if self.next_config is None:
-                self.notifier.stopping()
-                # Should the process still be here well after the timeout (a thread that never
-                # returns keeps Python from exiting), every thread's stack goes to the log and
-                # the process ends: SIGTERM must end printgate.
-                faulthandler.dump_traceback_later(
-                    self.config.server.shutdown_timeout + EXIT_GRACE, exit=True
-                )
             try:
                 async with asyncio.timeout(self.config.server.shutdown_timeout):
                     await self._shutdown(runner, client, store)
@@ -204,20 +210,24 @@ class Service:
         self.next_config = config
         self.stopping.set()
 
-    async def _start(self, store: Store, client: IppClient) -> web.AppRunner:
+    async def _start(self, store: Store, client: IppClient) -> tuple[web.AppRunner, Gateway]:
         config = self.config
         await self._first_admin(store)
         uuids = await store.provision(config)
         spool = Spool(config.spool_dir, config.server.max_document_bytes)
         instance = instance_id(config.server.data_dir)
         journal = Journal(config.server.data_dir / "journal.jsonl", instance)
-        jobs = JobManager(store, instance=instance, journal=journal)
+        hooks = Hooks()  # the addons below join it once they are made
+        jobs = JobManager(store, instance=instance, journal=journal, hooks=hooks)
         active = await jobs.load_active()
         removed = spool.remove_orphans(j.document_path for j in active)
         log.info("%d active jobs resumed, %d orphan spool files removed", len(active), removed)
         printers = {
-            p.name: PrinterState(
-                p, backend_for(p.uri, client), cache=config.server.data_dir / "printers" / p.name
+            p.name: Printer(
+                p,
+                backend_for(p.uri, client),
+                cache=config.server.data_dir / "printers" / p.name,
+                hooks=hooks,
             )
             for p in config.printers
         }
@@ -226,9 +236,9 @@ class Service:
         await self._fetch_all(printers)
         self.fleet = await open_fleet(config, store, Mailer(config.mail))
         meter = self.fleet.meter() if self.fleet is not None else None
-        dispatcher = Dispatcher(config, jobs, printers, spool, self.tasks, meter)
+        meter_check = MeterCheck(meter, jobs) if meter is not None else None
+        dispatcher = Dispatcher(config, jobs, printers, spool, self.tasks, meter_check)
         accountant = self._accountant(jobs, spool, store, printers)
-        dispatcher.on_ended = accountant.job_ended
         started = time.time()
         queues = {
             q.name: QueueView(
@@ -250,11 +260,19 @@ class Service:
             {q.name: q for q in config.queues},
             {name: view.graceful for name, view in queues.items()},
         )
-        gateway = Gateway(queues, jobs, spool, dispatcher, self.tasks, gate, desk, accountant)
+        monitoring = Metrics(store, jobs, printers, self.directory)
+        advertiser = None
+        if config.dns_sd.advertise:
+            advertiser = Advertiser(config, lambda: queues, self.tls is not None)
+        # The addons, in the order they hear each event.
+        for addon in (accountant, meter_check, monitoring, advertiser):
+            if addon is not None:
+                hooks.add(addon)
+        gateway = Gateway(queues, jobs, spool, dispatcher, self.tasks, gate, desk)
         app = make_app(Operations(gateway), config.server.max_attribute_bytes, lambda: self.ready)
-        metrics.setup(app, Metrics(store, jobs, printers, self.directory))
-        for addon in entry_points(group=WEB_ADDONS):
-            addon.load()(app, gateway, config)
+        metrics.setup(app, monitoring)
+        for web_addon in entry_points(group=WEB_ADDONS):
+            web_addon.load()(app, gateway, config)
         runner = web.AppRunner(
             app,
             access_log=None,
@@ -269,15 +287,14 @@ class Service:
         self.tasks.spawn(desk.expire_loop(config.jobs.hold_expiry), name="hold-expiry")
         self.tasks.spawn(jobs.replay_loop(), name="journal-replay")
         self._start_recurring(store)
-        if config.dns_sd.advertise:
-            advertiser = Advertiser(config, lambda: queues, self.tls is not None)
+        if advertiser is not None:
             self.tasks.spawn(advertiser.run(), name="dns-sd")
         self.ready = True
         self._banner()
-        return runner
+        return runner, gateway
 
     def _accountant(
-        self, jobs: JobManager, spool: Spool, store: Store, printers: dict[str, PrinterState]
+        self, jobs: JobManager, spool: Spool, store: Store, printers: dict[str, Printer]
     ) -> Accountant:
         settings = self.config.analysis
         self.analyzer = Analyzer(settings.workers, settings.timeout, settings.memory_limit_mb << 20)
@@ -332,8 +349,8 @@ class Service:
             raise StartupError(str(exc)) from exc
         return self.directory
 
-    async def _fetch_all(self, printers: dict[str, PrinterState]) -> None:
-        async def one(printer: PrinterState) -> None:
+    async def _fetch_all(self, printers: dict[str, Printer]) -> None:
+        async def one(printer: Printer) -> None:
             try:
                 await asyncio.wait_for(
                     refresh(printer, self.config.jobs.retry_initial_delay), FIRST_FETCH_TIMEOUT
@@ -343,7 +360,7 @@ class Service:
 
         await asyncio.gather(*(one(p) for p in printers.values()))
 
-    async def _refresh_loop(self, printers: dict[str, PrinterState]) -> None:
+    async def _refresh_loop(self, printers: dict[str, Printer]) -> None:
         """Keep capabilities current; bring back printers that went down."""
         settings = self.config.jobs
         last: dict[str, float] = {}

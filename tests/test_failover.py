@@ -45,3 +45,20 @@ def test_rejection_by_every_member_aborts_at_once() -> None:
 def test_busy_is_never_final_within_the_window() -> None:
     members = [Candidate("a", True, True)]
     assert after_failure(Failure.BUSY, members, frozenset(), 0.0, 10.0, POLICY) is Next.RETRY_LATER
+
+
+def test_a_job_the_printer_may_have_is_resumed_by_one_rule() -> None:
+    from gateway.jobs.state import ForwardPhase
+    from gateway.printers.failover import Resume, Upstream, resume
+
+    for upstream in Upstream:  # nothing sent yet: send
+        assert resume(ForwardPhase.NONE, upstream) is Resume.SEND
+        assert resume(ForwardPhase.CREATING, upstream) is Resume.SEND
+    # A printer that no longer knows a job it was given: lost, at every moment alike.
+    assert resume(ForwardPhase.SENDING, Upstream.UNKNOWN) is Resume.LOST
+    assert resume(ForwardPhase.SENT, Upstream.UNKNOWN) is Resume.LOST
+    # Cut off mid-upload: the printer's empty job is replaced; once sent, only followed.
+    assert resume(ForwardPhase.SENDING, Upstream.INCOMPLETE) is Resume.SEND
+    assert resume(ForwardPhase.SENT, Upstream.INCOMPLETE) is Resume.MONITOR
+    assert resume(ForwardPhase.SENDING, Upstream.HAS_IT) is Resume.MONITOR
+    assert resume(ForwardPhase.SENT, Upstream.HAS_IT) is Resume.MONITOR

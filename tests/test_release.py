@@ -14,14 +14,17 @@ import pytest
 
 from gateway.accounting.lists import Lists
 from gateway.config import PrinterConfig, QueueConfig, embedded_default
+from gateway.hooks import Hooks
 from gateway.identity.gate import AUTH_FAILED, INFO_NEEDED, Gate
 from gateway.identity.release import Claim, ReleaseDesk, ReleaseError
 from gateway.identity.sql import SqlIdentity
 from gateway.ipp import JobState
+from gateway.jobs.events import JobEnded
 from gateway.jobs.manager import Job, JobManager
 from gateway.jobs.spool import Spool
+from gateway.jobs.state import HeldForCredentials
 from gateway.printers.dispatcher import Dispatcher
-from gateway.printers.state import PrinterState, refresh
+from gateway.printers.state import Printer, refresh
 from gateway.printers.virtual import FilePrinter
 from gateway.runtime.passwords import hash_password
 from gateway.store.store import Store
@@ -51,10 +54,9 @@ class Desk:
 
         document = await self.spool.receive(data())
         job = await self.jobs.create(
+            HeldForCredentials(reason, "held"),
             uuid=f"urn:uuid:{uuid.uuid4()}",
             queue=QUEUE.name,
-            state=JobState.PENDING_HELD,
-            reasons=(reason,),
             user=user,
             document_path=document.path.name,
             document_bytes=document.size,
@@ -63,10 +65,21 @@ class Desk:
         return job
 
 
+class SpoolCleaner:
+    """In the service the accountant removes an ended job's document once it is measured;
+    here, with nothing to measure, at once."""
+
+    def __init__(self, spool: Spool):
+        self.spool = spool
+
+    async def job_ended(self, event: JobEnded) -> None:
+        if event.job.document_path:
+            await self.spool.remove(self.spool.root / event.job.document_path)
+
+
 @pytest.fixture
-async def desk(tmp_path: Path, database_url: str) -> AsyncIterator[Desk]:
+async def desk(tmp_path: Path, store: Store) -> AsyncIterator[Desk]:
     tasks = TaskKeeper()
-    store = await Store.open(database_url, tasks)
     output = tmp_path / "output"
     base = embedded_default(tmp_path)
     config = type(base)(
@@ -74,9 +87,9 @@ async def desk(tmp_path: Path, database_url: str) -> AsyncIterator[Desk]:
         printers=(PrinterConfig(name="virtual", uri=output.as_uri()),),
         queues=(QUEUE,),
     )
-    jobs = JobManager(store)
     spool = Spool(tmp_path / "spool", 1 << 20)
-    printer = PrinterState(config.printers[0], FilePrinter(output.as_uri()))
+    jobs = JobManager(store, hooks=Hooks(SpoolCleaner(spool)))
+    printer = Printer(config.printers[0], FilePrinter(output.as_uri()))
     await refresh(printer, 1.0)
     dispatcher = Dispatcher(config, jobs, {"virtual": printer}, spool, tasks)
     dispatcher.start()
@@ -94,7 +107,6 @@ async def desk(tmp_path: Path, database_url: str) -> AsyncIterator[Desk]:
         output,
     )
     await tasks.cancel_all()
-    await store.close()
 
 
 async def _printed(job: Job) -> None:

@@ -14,13 +14,15 @@ from typing import Any
 
 import pytest
 
+from gateway.addons.meter_check import MeterCheck
 from gateway.config import JobsConfig, PrinterConfig
 from gateway.ipp import JobState
 from gateway.jobs.manager import JobManager
+from gateway.jobs.state import Queued
 from gateway.printers.forwarder import Forwarder
-from gateway.printers.state import PrinterState, refresh
+from gateway.printers.state import Printer, refresh
 from gateway.printers.virtual import FilePrinter
-from gateway.snmp.metercheck import MeterSample, verdict
+from gateway.snmp.metercheck import MeterSample, mismatch
 from gateway.store.store import Store
 from gateway.tasks import TaskKeeper
 from tests.ipp_call import job_state, print_job
@@ -113,11 +115,10 @@ def test_job_record_keeps_the_meter_delta(
     assert by_id[second]["meter_delta"] is None and by_id[first]["meter_delta"] == 3
 
 
-def test_verdict_flags_a_count_that_disagrees_with_the_charge() -> None:
-    before, after = MeterSample(1000, "idle"), MeterSample(1004, "idle")
-    assert verdict(before, after, 4) == (4, False)
-    assert verdict(before, after, 2) == (4, True)
-    assert verdict(before, after, None) == (4, False)
+def test_a_count_that_disagrees_with_the_charge_is_flagged() -> None:
+    assert not mismatch(4, 4)
+    assert mismatch(4, 2)
+    assert not mismatch(4, None)
 
 
 class CountingMeter:
@@ -161,19 +162,21 @@ async def test_forwarder_keeps_the_delta_and_flags_a_disagreement(
     store = await Store.open(database_url, tasks)
     try:
         out = tmp_path / "out"
-        printer = PrinterState(PrinterConfig("virtual", out.as_uri()), FilePrinter(out.as_uri()))
+        printer = Printer(PrinterConfig("virtual", out.as_uri()), FilePrinter(out.as_uri()))
         await refresh(printer, 1.0)
         document = make_pdf(tmp_path / "doc.pdf")
         jobs = JobManager(store)
+        meter = CountingMeter(printed, status)
+        check = MeterCheck(meter, jobs)
+        jobs.hooks.add(check)
         job = await jobs.create(
+            Queued(),
             uuid="urn:uuid:meter-1",
             queue="q",
-            state=JobState.PENDING,
             document_format="application/pdf",
             impressions=charged,
         )
-        meter = CountingMeter(printed, status)
-        failure = await Forwarder(jobs, JobsConfig(), meter).run(job, printer, document)
+        failure = await Forwarder(jobs, JobsConfig(), check).run(job, printer, document)
         assert failure is None and job.state == JobState.COMPLETED
         row = await store.get_job(job.id)
         assert row is not None

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from gateway.jobs.spool import CompressionError, DocumentTooLarge, Spool, sniff_format
+from gateway.analysis.sniff import sniff_format
+from gateway.jobs.spool import CompressionError, DocumentTooLarge, Spool
 
 
 async def _chunks(data: bytes, size: int = 1000) -> AsyncIterator[bytes]:

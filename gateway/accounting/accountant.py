@@ -1,7 +1,10 @@
 """Each job's measurement and charge. A job's document is measured as soon as it is complete,
 side by side with its printing (analysis never holds up forwarding); once the job has printed and
 been measured, its cost and price are computed from the tables in force then and kept on its
-record. The spool file goes when both the printer and the analysis are done with it."""
+record. The spool file goes when both the printer and the analysis are done with it.
+
+An addon of the job manager: it hears of a spooled document (document_spooled) and of a job's end
+(job_ended), and tells of each measurement (JobMeasured)."""
 
 from __future__ import annotations
 
@@ -17,8 +20,10 @@ from ..analysis.runner import Analyzer, Measurement, Request
 from ..config import AnalysisConfig
 from ..ipp import JobState
 from ..ipp.supported import decode_template
+from ..jobs.events import DocumentSpooled, JobEnded, JobMeasured
 from ..jobs.manager import Job, JobManager
 from ..jobs.spool import Spool
+from ..jobs.state import AnalysisStatus
 from ..store.store import StoreUnavailable
 from ..tasks import TaskKeeper
 from .costing import RateError, charge
@@ -31,9 +36,12 @@ def measured_fields(measurement: Measurement) -> dict[str, Any]:
     """The job record's columns for what analysis found, or why it found nothing."""
     figures = measurement.figures
     if figures is None:
-        return {"analysis_status": "failed", "analysis_error": measurement.error or "unknown"}
+        return {
+            "analysis_status": AnalysisStatus.FAILED,
+            "analysis_error": measurement.error or "unknown",
+        }
     return {
-        "analysis_status": "done",
+        "analysis_status": AnalysisStatus.DONE,
         "analysis_error": "",
         "measured_pages": figures.pages,
         "measured_impressions": figures.impressions,
@@ -93,6 +101,9 @@ class Accountant:
         self._measuring: set[int] = set()
         self._ended: set[int] = set()
 
+    def document_spooled(self, event: DocumentSpooled) -> None:
+        self.document_complete(event.job)
+
     def document_complete(self, job: Job) -> None:
         """Measure the job's document, in the background."""
         if job.id in self._measuring or job.analysis_status or not job.document_path:
@@ -120,8 +131,9 @@ class Accountant:
             except Exception:
                 log.exception("job %d: its cost and price could not be recorded", job.id)
 
-    async def job_ended(self, job: Job) -> None:
-        """The dispatcher is done with the job (printed, canceled or aborted)."""
+    async def job_ended(self, event: JobEnded) -> None:
+        """The job printed, was canceled or aborted: charge it once it is measured."""
+        job = event.job
         self._ended.add(job.id)
         if job.id not in self._measuring:
             await self._settle(job)
@@ -140,12 +152,11 @@ class Accountant:
                     fields["measured_impressions"],
                     fields["color_impressions"],
                 )
-            if job.meter_delta is not None and measurement.figures is not None:
-                # The printer's counter was read before the measurement ended: compare now.
-                fields["meter_mismatch"] = job.meter_delta != measurement.figures.impressions
             await self.jobs.update(job, **fields)
         except Exception:
             log.exception("job %d: its measurement could not be recorded", job.id)
+        else:
+            await self.jobs.hooks.emit(JobMeasured(job))
         finally:
             self._measuring.discard(job.id)
         if job.id in self._ended:
@@ -175,7 +186,7 @@ class Accountant:
     async def _settle(self, job: Job) -> None:
         self._ended.discard(job.id)
         try:
-            if job.state == JobState.COMPLETED and job.analysis_status == "done":
+            if job.state == JobState.COMPLETED and job.analysis_status is AnalysisStatus.DONE:
                 await self._charge(job)
         except Exception:
             log.exception("job %d: its cost and price could not be recorded", job.id)

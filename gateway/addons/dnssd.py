@@ -10,6 +10,7 @@ else python-zeroconf answering mDNS itself.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import socket
 from collections.abc import Callable, Sequence
@@ -22,6 +23,7 @@ from zeroconf import IPVersion, ServiceStateChange
 from zeroconf.asyncio import AsyncServiceBrowser, AsyncServiceInfo, AsyncZeroconf
 
 from ..config import Config, split_address
+from ..printers.events import PrinterChanged
 from ..server.queue_attrs import QueueView
 from .dnssd_txt import txt_record
 
@@ -282,6 +284,11 @@ class Advertiser:
         self._queues = queues
         self._tls = tls
         self.host = ""
+        self._changed = asyncio.Event()
+
+    def printer_changed(self, event: PrinterChanged) -> None:
+        """An addon of the printers: their capabilities are in the TXT records."""
+        self._changed.set()
 
     def adverts(self) -> list[Advert]:
         server = self.config.server
@@ -322,7 +329,9 @@ class Advertiser:
                         await publisher.publish(advert)
                 except DiscoveryError as exc:
                     log.warning("DNS-SD: %s", exc)
-                await asyncio.sleep(REFRESH_SECONDS)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._changed.wait(), REFRESH_SECONDS)
+                self._changed.clear()
         finally:
             await asyncio.shield(publisher.close())
 

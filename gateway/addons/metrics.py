@@ -19,8 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..identity.ldap import LdapDirectory
 from ..ipp import JobState
-from ..jobs.manager import Job, JobManager
-from ..printers.state import PrinterState
+from ..jobs.events import JobEnded
+from ..jobs.manager import JobManager
+from ..printers.state import Printer
 from ..store.models import JobRow
 from ..store.store import Store
 
@@ -58,7 +59,7 @@ class Metrics:
         self,
         store: Store,
         jobs: JobManager,
-        printers: Mapping[str, PrinterState],
+        printers: Mapping[str, Printer],
         directory: LdapDirectory | None,
     ):
         self.store = store
@@ -67,9 +68,10 @@ class Metrics:
         self.directory = directory
         self.latency = Histogram()
         self._directory_up: tuple[float, bool] = (0.0, False)
-        jobs.on_terminal = self.job_ended
 
-    def job_ended(self, job: Job) -> None:
+    def job_ended(self, event: JobEnded) -> None:
+        """An addon of the job manager: each completed job's forward latency."""
+        job = event.job
         if job.state == JobState.COMPLETED and job.processing_at and job.completed_at:
             self.latency.observe((job.completed_at - job.processing_at).total_seconds())
 

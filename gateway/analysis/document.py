@@ -13,9 +13,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO, cast
 
-from ..jobs.spool import sniff_format as sniff
 from . import AnalysisError, Page
 from .ink import InkConverter
+from .sniff import sniff_format as sniff
 
 # MIME type -> the module that reads it. PDF and PostScript are rendered at the given
 # resolution; rasters and JPEG carry their own.

@@ -14,7 +14,8 @@ from datetime import timedelta
 from ..config import QueueConfig
 from ..ipp import JobState
 from ..ipp.supported import decode_template
-from ..jobs.manager import INCOMING, Job, JobManager, ready_state
+from ..jobs.manager import Job, JobManager
+from ..jobs.state import INCOMING, AwaitingDocument, Event, ready
 from ..printers.dispatcher import Dispatcher
 from ..store.store import now
 from .gate import AUTH_FAILED, INFO_NEEDED, Decision, Gate, Presented
@@ -114,14 +115,12 @@ class ReleaseDesk:
         await self.dispatcher.cancel(job, "job-canceled-by-user", f"Canceled by {by}")
 
     async def _release(self, job: Job, decision: Decision, **extra: object) -> None:
-        state, reasons, message = ready_state(job.hold_until)
+        event: Event = ready(job.hold_until)
         if INCOMING in job.reasons:  # the document is still to come: open, no longer held
-            state, reasons, message = JobState.PENDING_HELD, (INCOMING,), "Waiting for the document"
-        await self.jobs.transition(
+            event = AwaitingDocument()
+        await self.jobs.apply(
             job,
-            state,
-            reasons,
-            message,
+            event,
             user=decision.user,
             project=decision.project,
             department=decision.department,

@@ -1,89 +1,38 @@
-"""Jobs and their state machine: the only place a job's state changes.
-
-Every transition is written to the store before it is applied in memory or acted on, so after a
-crash the store says exactly how far each job got.
+"""The job manager: the only place a job's state changes. It applies the events of the state
+table (jobs/state.py), writes each change to the store before it is applied in memory or acted
+on, so after a crash the store says exactly how far each job got, then tells the addons.
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+import enum
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from ..hooks import Hooks
 from ..ipp.enums import JobState
 from ..store.journal import Journal
 from ..store.models import JobRow
 from ..store.store import Store, StoreUnavailable, now
+from .events import JobAccepted, JobEnded, JobStarted, JobStateChanged
+from .state import (
+    ACTIVE_STATES,
+    EVENT_FIELDS,
+    TERMINAL_STATES,
+    AnalysisStatus,
+    Event,
+    ForwardPhase,
+    ForwardStarted,
+    next_state,
+)
 
 log = logging.getLogger(__name__)
-
-ACTIVE_STATES = (
-    JobState.PENDING,
-    JobState.PENDING_HELD,
-    JobState.PROCESSING,
-    JobState.PROCESSING_STOPPED,
-)
-TERMINAL_STATES = (JobState.CANCELED, JobState.ABORTED, JobState.COMPLETED)
-
-ALLOWED: dict[JobState, frozenset[JobState]] = {
-    JobState.PENDING_HELD: frozenset(
-        {JobState.PENDING, JobState.PENDING_HELD, JobState.CANCELED, JobState.ABORTED}
-    ),
-    # pending -> processing-stopped: no printer of the group can take the job yet.
-    JobState.PENDING: frozenset(
-        {
-            JobState.PENDING_HELD,
-            JobState.PROCESSING,
-            JobState.PROCESSING_STOPPED,
-            JobState.CANCELED,
-            JobState.ABORTED,
-        }
-    ),
-    JobState.PROCESSING: frozenset(
-        {
-            JobState.PROCESSING,
-            JobState.PROCESSING_STOPPED,
-            JobState.COMPLETED,
-            JobState.CANCELED,
-            JobState.ABORTED,
-        }
-    ),
-    JobState.PROCESSING_STOPPED: frozenset(
-        {
-            JobState.PROCESSING,
-            JobState.PROCESSING_STOPPED,
-            JobState.COMPLETED,
-            JobState.CANCELED,
-            JobState.ABORTED,
-        }
-    ),
-}
-
-
-INCOMING = "job-incoming"  # created, its document still to come
-HELD = "job-hold-until-specified"  # held by its submitter (job-hold-until)
-
-
-def ready_state(hold_until: str) -> tuple[JobState, tuple[str, ...], str]:
-    """Where a complete job with nothing missing goes: printing, or held as its submitter
-    asked."""
-    if hold_until not in ("", "no-hold"):
-        return JobState.PENDING_HELD, (HELD,), "Held until released"
-    return JobState.PENDING, ("none",), "Waiting to print"
-
-
-class IllegalTransition(RuntimeError):
-    pass
-
-
-class JobEnded(IllegalTransition):
-    """The job reached a terminal state (canceled, say) while another change waited its turn:
-    whoever asked for that change has nothing left to do."""
 
 
 @dataclass
@@ -115,7 +64,7 @@ class Job:
     printer: str = ""
     upstream_uri: str = ""
     upstream_job_id: int = 0
-    forward_phase: str = ""
+    forward_phase: ForwardPhase = ForwardPhase.NONE
     attempts: int = 0
     impressions: int | None = None
     media_sheets: int | None = None
@@ -127,7 +76,7 @@ class Job:
     comment: str = ""
     released_at: datetime | None = None
     instance: str = ""
-    analysis_status: str = ""
+    analysis_status: AnalysisStatus = AnalysisStatus.PENDING
     analysis_error: str = ""
     measured_pages: int | None = None
     measured_impressions: int | None = None
@@ -166,10 +115,22 @@ class Job:
         values = {f.name: getattr(row, f.name) for f in dataclasses.fields(cls)}
         values["state"] = JobState(row.state)
         values["reasons"] = tuple(r for r in row.reasons.split(",") if r)
+        values["forward_phase"] = ForwardPhase(row.forward_phase)
+        values["analysis_status"] = AnalysisStatus(row.analysis_status)
         return cls(**values)
 
     def row_fields(self) -> dict[str, Any]:
         return {f.name: _stored(f.name, getattr(self, f.name)) for f in dataclasses.fields(self)}
+
+
+def _log_state(job: Job) -> None:
+    log.info("job %d %s %s %s", job.id, job.state.name.lower(), ",".join(job.reasons), job.message)
+
+
+def _check_fields(changes: dict[str, Any]) -> None:
+    refused = EVENT_FIELDS & changes.keys()
+    if refused:
+        raise ValueError(f"{', '.join(sorted(refused))}: changed only by a state table event")
 
 
 def _stored(name: str, value: Any) -> Any:
@@ -177,6 +138,8 @@ def _stored(name: str, value: Any) -> Any:
         return int(value)
     if name == "reasons":
         return ",".join(value)
+    if isinstance(value, enum.StrEnum):
+        return str(value)
     return value
 
 
@@ -187,8 +150,8 @@ class JobManager:
     store: Store
     instance: str = ""  # this printgate's id: it resumes only the jobs it took in
     journal: Journal | None = None  # where job writes go while the store is unreachable
+    hooks: Hooks = field(default_factory=Hooks)  # told of every job's changes (addons)
     active: dict[int, Job] = field(default_factory=dict)
-    on_terminal: Callable[[Job], None] | None = None  # told of every job that ends (metrics)
     # One transition of a job at a time: a transition is checked against the state it will
     # change, and the store write between check and change must not let another slip in
     # (a Cancel-Job while the dispatcher starts the same job).
@@ -206,45 +169,59 @@ class JobManager:
         self.active = {row.id: Job.from_row(row) for row in rows}
         return list(self.active.values())
 
-    async def create(self, **values: Any) -> Job:
+    async def create(self, event: Event, **values: Any) -> Job:
+        """A new job, in the state the event gives a new one."""
+        _check_fields(values)
         values.setdefault("created_at", now())
         values.setdefault("instance", self.instance)
-        job = Job(id=0, **values)
+        job = Job(
+            id=0,
+            state=next_state(None, event),
+            reasons=event.reasons,
+            message=event.message,
+            **values,
+        )
         fields = job.row_fields()
         del fields["id"]
         job.id = await self._write_new(fields)
         if not job.is_terminal:
             self.active[job.id] = job
+        log.info(
+            "job %d %s %s %s", job.id, job.state.name.lower(), ",".join(job.reasons), job.message
+        )
+        await self.hooks.emit(JobAccepted(job))
         return job
 
-    async def transition(
-        self,
-        job: Job,
-        state: JobState,
-        reasons: Iterable[str] = (),
-        message: str = "",
-        **changes: Any,
-    ) -> None:
+    async def apply(self, job: Job, event: Event, **changes: Any) -> None:
+        """Take the job where the state table says the event takes it, with the event's reasons
+        and message and the given field changes, persisted first; then tell the addons."""
+        _check_fields(changes)
         turn = self._turns.setdefault(job.id, asyncio.Lock())
         async with turn:
-            if job.is_terminal and state not in TERMINAL_STATES:
-                raise JobEnded(f"job {job.id} is {job.state.name.lower()}: not {state.name}")
-            if job.state not in ALLOWED or state not in ALLOWED[job.state]:
-                raise IllegalTransition(f"job {job.id}: {job.state.name} -> {state.name}")
-            changes.update(state=state, reasons=tuple(reasons), message=message)
+            previous = job.state
+            state = next_state(previous, event)
+            changes.update(state=state, reasons=event.reasons, message=event.message)
             if state == JobState.PROCESSING and job.processing_at is None:
                 changes.setdefault("processing_at", now())
             if state in TERMINAL_STATES:
                 changes.setdefault("completed_at", now())
-            await self.update(job, **changes)
+            await self._persist(job, changes)
         if job.is_terminal:
             self._turns.pop(job.id, None)
-        log.info("job %d %s %s %s", job.id, state.name.lower(), ",".join(job.reasons), message)
-        if state in TERMINAL_STATES and self.on_terminal is not None:
-            self.on_terminal(job)
+        _log_state(job)
+        await self.hooks.emit(JobStateChanged(job, previous))
+        if isinstance(event, ForwardStarted):
+            await self.hooks.emit(JobStarted(job, event.printer))
+        if job.is_terminal:
+            await self.hooks.emit(JobEnded(job))
 
     async def update(self, job: Job, **changes: Any) -> None:
-        """Persist then apply field changes (the state only through transition)."""
+        """Persist then apply field changes; the state, reasons and message change only by
+        `apply`."""
+        _check_fields(changes)
+        await self._persist(job, changes)
+
+    async def _persist(self, job: Job, changes: dict[str, Any]) -> None:
         await self._write_changes(job.id, {k: _stored(k, v) for k, v in changes.items()})
         for name, value in changes.items():
             setattr(job, name, value)

@@ -203,20 +203,3 @@ def _fsync_dir(directory: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
-
-
-def sniff_format(head: bytes) -> str | None:
-    """The MIME type a document's first bytes reveal, for application/octet-stream jobs."""
-    if head.startswith(b"%PDF"):
-        return "application/pdf"
-    if head.startswith(b"RaS2"):
-        return "image/pwg-raster"
-    if head.startswith(b"UNIRAST"):
-        return "image/urf"
-    if head.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
-    if head.startswith(b"%!") or head.startswith(b"\x04%!"):  # DOS-style ^D before %!
-        return "application/postscript"
-    if head.startswith(b"\x89PNG"):
-        return "image/png"
-    return None

@@ -22,8 +22,9 @@ from .. import __version__
 from ..addons.dnssd import browse
 from ..config import Config, PrinterConfig, split_address
 from ..identity.ldap import DirectorySettings, LdapDirectory
+from ..printers.backend import PrinterRefused
+from ..printers.ipp import IppPrinter
 from ..printers.ipp_client import IppClient, PrinterUnreachable
-from ..printers.state import IppPrinter, PrinterRefused
 from ..printers.virtual import FilePrinter
 from ..snmp.client import SnmpClient, SnmpError
 from ..snmp.monitor import printer_target

@@ -8,20 +8,20 @@ import contextlib
 import heapq
 import logging
 import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from ..config import Config, QueueConfig
 from ..ipp import JobState
 from ..jobs.manager import Job, JobManager
 from ..jobs.spool import Spool
-from ..snmp.metercheck import Meter
+from ..jobs.state import Aborted, Canceled, ForwardPhase, PrinterStopped
 from ..tasks import TaskKeeper
 from . import failover
+from .backend import PrinterRefused
 from .failover import Candidate, Failure, Next, RetryPolicy
-from .forwarder import Forwarder, ForwardFailure
+from .forwarder import Forwarder, ForwardFailure, MeterWitness
 from .ipp_client import PrinterUnreachable
-from .state import PrinterRefused, PrinterState, refresh
+from .state import Printer, refresh
 
 log = logging.getLogger(__name__)
 RUNNABLE = (JobState.PROCESSING, JobState.PROCESSING_STOPPED, JobState.PENDING)
@@ -39,10 +39,10 @@ class Dispatcher:
         self,
         config: Config,
         jobs: JobManager,
-        printers: dict[str, PrinterState],
+        printers: dict[str, Printer],
         spool: Spool,
         tasks: TaskKeeper,
-        meter: Meter | None = None,
+        witness: MeterWitness | None = None,
     ):
         self.config = config
         self.jobs = jobs
@@ -52,15 +52,13 @@ class Dispatcher:
         self.policy = RetryPolicy(
             config.jobs.retry_initial_delay, config.jobs.retry_max_delay, config.jobs.retry_window
         )
-        self.forwarder = Forwarder(jobs, config.jobs, meter)
+        self.forwarder = Forwarder(jobs, config.jobs, witness)
         self._wake = {q.name: asyncio.Event() for q in config.queues}
         self._current: dict[str, tuple[int, asyncio.Task[ForwardFailure | None]]] = {}
         self._retry: dict[int, _Retry] = {}
         # Per queue, a heap of (is-new, job id) of jobs that may be runnable; entries for jobs
         # that no longer are get dropped when they reach the top.
         self._runnable: dict[str, list[tuple[bool, int]]] = {q.name: [] for q in config.queues}
-        # Who takes an ended job's document; the accountant, when it still measures it.
-        self.on_ended: Callable[[Job], Awaitable[None]] = self._remove_document
 
     def start(self) -> None:
         for job in self.jobs.active.values():
@@ -95,8 +93,8 @@ class Dispatcher:
             with contextlib.suppress(PrinterUnreachable, PrinterRefused):
                 await self.printers[job.printer].backend.cancel(job.upstream_job_id)
         if not job.is_terminal:
-            await self.jobs.transition(job, JobState.CANCELED, (reason,), message)
-        await self._ended(job)
+            await self.jobs.apply(job, Canceled(reason, message))
+        self._ended(job)
 
     # --- the loop ---------------------------------------------------------------------------
 
@@ -144,11 +142,11 @@ class Dispatcher:
             failure = await self._forward(job, printer)
         if failure is None:
             if job.is_terminal:
-                await self._ended(job)
+                self._ended(job)
             return 0.0
         return await self._failed(queue, job, printer, retry, failure)
 
-    async def _forward(self, job: Job, printer: PrinterState) -> ForwardFailure | None:
+    async def _forward(self, job: Job, printer: Printer) -> ForwardFailure | None:
         path = self.spool.root / job.document_path
         task = self.tasks.spawn(self.forwarder.run(job, printer, path), name=f"job-{job.id}")
         self._current[job.queue] = (job.id, task)
@@ -162,7 +160,10 @@ class Dispatcher:
 
     def _candidates(self, queue: QueueConfig, job: Job) -> list[Candidate]:
         members = queue.printers
-        if job.forward_phase in ("sending", "sent") and job.printer in self.printers:
+        if (
+            job.forward_phase in (ForwardPhase.SENDING, ForwardPhase.SENT)
+            and job.printer in self.printers
+        ):
             members = (job.printer,)  # that printer may have it: it alone can say
         return [
             Candidate(
@@ -177,7 +178,7 @@ class Dispatcher:
         self,
         queue: QueueConfig,
         job: Job,
-        printer: PrinterState,
+        printer: Printer,
         retry: _Retry,
         failure: ForwardFailure,
     ) -> float:
@@ -216,28 +217,15 @@ class Dispatcher:
 
     async def _stop(self, job: Job, message: str) -> None:
         if job.state != JobState.PROCESSING_STOPPED or job.message != message:
-            await self.jobs.transition(
-                job, JobState.PROCESSING_STOPPED, ("printer-stopped",), message
-            )
+            await self.jobs.apply(job, PrinterStopped(message))
 
     async def _abort(self, job: Job, detail: str) -> None:
-        await self.jobs.transition(
-            job,
-            JobState.ABORTED,
-            ("job-aborted-by-system",),
-            f"Not printed: {detail}",
-            failure_reason=detail,
-        )
-        await self._ended(job)
+        await self.jobs.apply(job, Aborted(f"Not printed: {detail}"), failure_reason=detail)
+        self._ended(job)
 
-    async def _ended(self, job: Job) -> None:
+    def _ended(self, job: Job) -> None:
         self._retry.pop(job.id, None)
-        await self.on_ended(job)
         self._wake_up(job.queue)
-
-    async def _remove_document(self, job: Job) -> None:
-        if job.document_path:
-            await self.spool.remove(self.spool.root / job.document_path)
 
     def _backoff(self, retry: _Retry) -> float:
         return failover.printer_backoff(max(1, retry.failures), self.policy)

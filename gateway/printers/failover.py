@@ -1,11 +1,14 @@
-"""Failover policy: which printer a job goes to next, how long to wait, when to give up.
-Pure decisions on plain values; the dispatcher and the forwarder act on them."""
+"""Failover policy: which printer a job goes to next, how long to wait, when to give up, and how
+a job the printer may already have is resumed. Pure decisions on plain values; the dispatcher
+and the forwarder act on them."""
 
 from __future__ import annotations
 
 import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
+
+from ..jobs.state import ForwardPhase
 
 
 @dataclass(frozen=True)
@@ -72,3 +75,29 @@ def after_failure(
 def printer_backoff(consecutive_failures: int, policy: RetryPolicy) -> float:
     """How long a printer that failed is left alone before it is tried again."""
     return policy.delay(consecutive_failures)
+
+
+class Upstream(enum.Enum):
+    """What the printer says of a job printgate gave it."""
+
+    UNKNOWN = "unknown"  # it answers, but has no such job (restarted, history cleared)
+    INCOMPLETE = "incomplete"  # it has the job without the whole document, or ended it unprinted
+    HAS_IT = "has-it"  # it has the whole job: printing, printed, or about to
+
+
+class Resume(enum.Enum):
+    SEND = "send"  # (again) from the start
+    MONITOR = "monitor"  # the printer has it: follow it to its end
+    LOST = "lost"  # nobody knows whether it printed: never send it twice, never call it printed
+
+
+def resume(phase: ForwardPhase, upstream: Upstream) -> Resume:
+    """How to go on with a job recorded at `phase`, from what its printer says of it. One rule
+    for every moment: a printer that no longer knows a job it was given makes the job lost."""
+    if phase not in (ForwardPhase.SENDING, ForwardPhase.SENT):
+        return Resume.SEND
+    if upstream is Upstream.UNKNOWN:
+        return Resume.LOST
+    if upstream is Upstream.INCOMPLETE and phase is ForwardPhase.SENDING:
+        return Resume.SEND
+    return Resume.MONITOR

@@ -2,7 +2,8 @@
 
 Each step is recorded before it is taken (forward_phase: creating -> sending -> sent), and a job
 found mid-forward after a restart is first reconciled with the printer's own job, by the
-upstream job id kept on the record, so nothing is sent twice.
+upstream job id kept on the record, so nothing is sent twice. A printer that no longer knows a
+job it was given makes the job "lost" (failover.resume decides, the same at every moment).
 """
 
 from __future__ import annotations
@@ -11,16 +12,31 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from ..config import JobsConfig
 from ..ipp import Attribute, JobState
 from ..ipp import model as m
 from ..ipp.supported import decode_template, unsupported_part
-from ..jobs.manager import Job, JobEnded, JobManager
-from ..snmp.metercheck import Meter, MeterSample, verdict
-from .failover import Failure
+from ..jobs.manager import Job, JobManager
+from ..jobs.state import (
+    Aborted,
+    AbortedByPrinter,
+    CanceledAtDevice,
+    Event,
+    ForwardPhase,
+    ForwardStarted,
+    JobAlreadyEnded,
+    LostByPrinter,
+    Printed,
+    PrinterStopped,
+    Printing,
+)
+from . import failover
+from .backend import PrinterRefused, UpstreamStatus
+from .failover import Failure, Resume, RetryPolicy, Upstream
 from .ipp_client import PrinterUnreachable
-from .state import PrinterRefused, PrinterState, UpstreamStatus
+from .state import Printer
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +60,7 @@ class ForwardFailure:
     detail: str
 
 
-def forward_attributes(job: Job, printer: PrinterState) -> list[Attribute]:
+def forward_attributes(job: Job, printer: Printer) -> list[Attribute]:
     """The job's template attributes the printer supports, plus who it is really for."""
     attributes = [a for a in decode_template(job.template) if a.name not in NEVER_FORWARD]
     if printer.attributes is None:
@@ -57,24 +73,32 @@ def forward_attributes(job: Job, printer: PrinterState) -> list[Attribute]:
     return kept
 
 
+class MeterWitness(Protocol):
+    """What the printer's own counter says a job printed (the meter check, where SNMP is on)."""
+
+    async def printed_since_start(self, job: Job, printer: str) -> int | None: ...
+
+
 class Forwarder:
-    def __init__(self, jobs: JobManager, settings: JobsConfig, meter: Meter | None = None):
+    def __init__(self, jobs: JobManager, settings: JobsConfig, witness: MeterWitness | None = None):
         self.jobs = jobs
         self.settings = settings
-        self.meter = meter
+        self.policy = RetryPolicy(
+            settings.retry_initial_delay, settings.retry_max_delay, settings.retry_window
+        )
+        self.witness = witness
 
-    async def run(self, job: Job, printer: PrinterState, document: Path) -> ForwardFailure | None:
+    async def run(self, job: Job, printer: Printer, document: Path) -> ForwardFailure | None:
         """Forward and monitor; None once the job has reached a terminal state."""
         try:
-            before: MeterSample | None = None
-            if not await self._printer_has_it(job, printer):
-                before = await self._meter_before(printer)
+            resume = await self._resume(job, printer)
+            if resume is Resume.LOST:
+                await self._lost(job, printer)
+                return None
+            if resume is Resume.SEND:
                 await self._submit(job, printer, document)
-            failure = await self._monitor(job, printer)
-            if failure is None and before is not None:
-                await self._meter_after(job, printer, before)
-            return failure
-        except JobEnded:
+            return await self._monitor(job, printer)
+        except JobAlreadyEnded:
             return None  # canceled while it was being started: nothing more to send
         except PrinterUnreachable as exc:
             return ForwardFailure(Failure.UNREACHABLE, str(exc))
@@ -82,66 +106,40 @@ class Forwarder:
             kind = Failure.BUSY if exc.transient else Failure.REJECTED
             return ForwardFailure(kind, str(exc))
 
-    async def _meter_before(self, printer: PrinterState) -> MeterSample | None:
-        """The printer's life count, if it has SNMP and is idle (else the check is skipped:
-        another job's sheets would be counted as this one's)."""
-        if self.meter is None or not self.meter.covers(printer.name):
-            return None
-        sample = await self.meter.sample(printer.name)
-        return sample if sample is not None and sample.idle else None
-
-    async def _meter_after(self, job: Job, printer: PrinterState, before: MeterSample) -> None:
-        if self.meter is None or job.state != JobState.COMPLETED:
-            return
-        after = await self.meter.settled(printer.name)
-        if after is None:
-            return
-        charged = _charged_impressions(job)
-        delta, mismatch = verdict(before, after, charged)
-        await self.jobs.update(job, meter_delta=delta, meter_mismatch=mismatch)
-        if mismatch:
-            log.warning(
-                "job %d: %s counted %d impressions, printgate charged %s",
-                job.id,
-                printer.name,
-                delta,
-                charged,
-            )
-
-    async def _printer_has_it(self, job: Job, printer: PrinterState) -> bool:
-        if job.forward_phase == "sent":
-            return True
-        if job.forward_phase != "sending" or not job.upstream_job_id:
-            return False
+    async def _resume(self, job: Job, printer: Printer) -> Resume:
+        """Where a job starts: from scratch, or, when the record says the printer may already
+        have it, from what the printer answers about it."""
+        if job.forward_phase not in (ForwardPhase.SENDING, ForwardPhase.SENT):
+            return Resume.SEND
         status = await printer.backend.job_status(job.upstream_job_id)
-        if status is not None and not _incomplete(status):
+        resume = failover.resume(job.forward_phase, upstream_view(status))
+        if resume is Resume.SEND and status is not None and not status.state.is_terminal:
+            await printer.backend.cancel(job.upstream_job_id)  # an empty job left by a crash
+        if resume is Resume.MONITOR and job.forward_phase is not ForwardPhase.SENT:
             log.info(
                 "job %d: printer %s already has it as job %d",
                 job.id,
                 printer.name,
                 job.upstream_job_id,
             )
-            await self.jobs.update(job, forward_phase="sent")
-            return True
-        if status is not None and not status.state.is_terminal:
-            await printer.backend.cancel(job.upstream_job_id)  # an empty job left by the crash
-        return False
+            await self.jobs.update(job, forward_phase=ForwardPhase.SENT)
+        return resume
 
-    async def _submit(self, job: Job, printer: PrinterState, document: Path) -> None:
-        await self.jobs.transition(
+    async def _submit(self, job: Job, printer: Printer, document: Path) -> None:
+        await self.jobs.apply(
             job,
-            JobState.PROCESSING,
-            ("job-transforming",),
-            f"Sending to {printer.name}",
+            ForwardStarted(printer.name),
             printer=printer.name,
             upstream_uri=printer.backend.uri,
             upstream_job_id=0,
-            forward_phase="creating",
+            forward_phase=ForwardPhase.CREATING,
             attempts=job.attempts + 1,
         )
 
         async def created(upstream_id: int) -> None:
-            await self.jobs.update(job, upstream_job_id=upstream_id, forward_phase="sending")
+            await self.jobs.update(
+                job, upstream_job_id=upstream_id, forward_phase=ForwardPhase.SENDING
+            )
 
         upstream_id = await printer.backend.submit(
             forward_attributes(job, printer),
@@ -151,9 +149,9 @@ class Forwarder:
             job.uuid.removeprefix("urn:uuid:"),
             created,
         )
-        await self.jobs.update(job, upstream_job_id=upstream_id, forward_phase="sent")
+        await self.jobs.update(job, upstream_job_id=upstream_id, forward_phase=ForwardPhase.SENT)
 
-    async def _monitor(self, job: Job, printer: PrinterState) -> ForwardFailure | None:
+    async def _monitor(self, job: Job, printer: Printer) -> ForwardFailure | None:
         delay = 0.1
         lost_since: float | None = None
         loop = asyncio.get_running_loop()
@@ -164,57 +162,32 @@ class Forwarder:
             except PrinterUnreachable as exc:
                 # The printer has the document: never send it again, only wait for it.
                 lost_since = lost_since or loop.time()
-                if loop.time() - lost_since > self.settings.retry_window:
-                    await self._finish(
-                        job,
-                        JobState.ABORTED,
-                        ("job-aborted-by-system",),
-                        f"Lost contact with {printer.name}: {exc}",
-                    )
+                if self.policy.expired(lost_since, loop.time()):
+                    await self.jobs.apply(job, Aborted(f"Lost contact with {printer.name}: {exc}"))
                     return None
-                await self._show(
-                    job,
-                    JobState.PROCESSING_STOPPED,
-                    ("printer-stopped",),
-                    f"Waiting for {printer.name}: {exc}",
-                )
-                status = None
+                await self._show(job, PrinterStopped(f"Waiting for {printer.name}: {exc}"))
             else:
                 if status is None:
-                    await self._finish(
-                        job,
-                        JobState.COMPLETED,
-                        ("job-completed-successfully",),
-                        f"Printed on {printer.name}",
-                    )
+                    await self._lost(job, printer)
                     return None
                 if status.state.is_terminal:
-                    await self._finish_from(job, printer, status)
+                    await self._finish(job, printer, status)
                     return None
                 await self._mirror(job, printer, status)
             await asyncio.sleep(delay)
             delay = min(delay * 2, self.settings.monitor_interval)
 
-    async def _mirror(self, job: Job, printer: PrinterState, status: UpstreamStatus) -> None:
+    async def _mirror(self, job: Job, printer: Printer, status: UpstreamStatus) -> None:
         if status.state in (JobState.PROCESSING_STOPPED, JobState.PENDING_HELD):
-            await self._show(
-                job,
-                JobState.PROCESSING_STOPPED,
-                ("printer-stopped",),
-                status.message or f"Stopped at {printer.name}",
-            )
+            await self._show(job, PrinterStopped(status.message or f"Stopped at {printer.name}"))
         else:
-            await self._show(
-                job, JobState.PROCESSING, ("job-printing",), f"Printing on {printer.name}"
-            )
+            await self._show(job, Printing(printer.name))
 
-    async def _show(
-        self, job: Job, state: JobState, reasons: tuple[str, ...], message: str
-    ) -> None:
-        if job.state != state or job.reasons != reasons or job.message != message:
-            await self.jobs.transition(job, state, reasons, message)
+    async def _show(self, job: Job, event: Event) -> None:
+        if job.reasons != event.reasons or job.message != event.message:
+            await self.jobs.apply(job, event)
 
-    async def _finish_from(self, job: Job, printer: PrinterState, status: UpstreamStatus) -> None:
+    async def _finish(self, job: Job, printer: Printer, status: UpstreamStatus) -> None:
         counters = {
             k: v
             for k, v in (
@@ -225,48 +198,55 @@ class Forwarder:
             if v
         }
         if status.state == JobState.COMPLETED:
-            await self._finish(
-                job,
-                JobState.COMPLETED,
-                ("job-completed-successfully",),
-                f"Printed on {printer.name}",
-                **counters,
-            )
+            await self.jobs.apply(job, Printed(printer.name), **counters)
         elif status.state == JobState.CANCELED:
-            await self._finish(
-                job,
-                JobState.CANCELED,
-                ("job-canceled-at-device",),
-                f"Canceled at {printer.name}",
-                **counters,
-            )
+            await self.jobs.apply(job, CanceledAtDevice(printer.name), **counters)
         else:
             detail = status.message or ", ".join(status.reasons) or "aborted"
-            await self._finish(
+            await self.jobs.apply(
                 job,
-                JobState.ABORTED,
-                ("job-aborted-by-system",),
-                f"{printer.name} aborted the job: {detail}",
+                AbortedByPrinter(printer.name, detail),
                 failure_reason=f"aborted by {printer.name}: {detail}",
                 **counters,
             )
 
-    async def _finish(
-        self, job: Job, state: JobState, reasons: tuple[str, ...], message: str, **changes: object
-    ) -> None:
-        await self.jobs.transition(job, state, reasons, message, **changes)
+    async def _lost(self, job: Job, printer: Printer) -> None:
+        """The printer answers but no longer knows the job. Only its own counter can say the job
+        printed; without that it is recorded as lost, neither charged nor sent again."""
+        printed = None
+        if self.witness is not None:
+            printed = await self.witness.printed_since_start(job, printer.name)
+        log.warning(
+            "job %d: %s no longer knows its job %d (%s)",
+            job.id,
+            printer.name,
+            job.upstream_job_id,
+            f"its counter shows {printed} impressions" if printed else "not known to have printed",
+        )
+        if printed:
+            await self.jobs.apply(
+                job,
+                Printed(printer.name, f"it no longer knows the job; its counter shows {printed}"),
+                forward_phase=ForwardPhase.LOST,
+                meter_delta=printed,
+            )
+        else:
+            await self.jobs.apply(
+                job,
+                LostByPrinter(printer.name),
+                forward_phase=ForwardPhase.LOST,
+                failure_reason=f"{printer.name} no longer knows job {job.upstream_job_id}",
+            )
 
 
-def _charged_impressions(job: Job) -> int | None:
-    """The impressions the job is charged for: what document analysis measured, else what the
-    printer reported as job-impressions-completed."""
-    return job.measured_impressions if job.measured_impressions is not None else job.impressions
-
-
-def _incomplete(status: UpstreamStatus) -> bool:
-    """Did the printer end up without the whole document (the upload was cut off)?"""
+def upstream_view(status: UpstreamStatus | None) -> Upstream:
+    """What the printer's answer about a job means for resuming it."""
+    if status is None:
+        return Upstream.UNKNOWN
     if status.state in (JobState.ABORTED, JobState.CANCELED):
-        return True
-    return status.state in (JobState.PENDING, JobState.PENDING_HELD) and bool(
+        return Upstream.INCOMPLETE  # ended without printing the document we sent
+    if status.state in (JobState.PENDING, JobState.PENDING_HELD) and bool(
         INCOMPLETE_REASONS & set(status.reasons)
-    )
+    ):
+        return Upstream.INCOMPLETE  # still waiting for a document whose upload was cut off
+    return Upstream.HAS_IT

@@ -12,7 +12,7 @@ from urllib.parse import unquote, urlsplit
 
 from ..ipp import Group, JobState, Op, Range, Resolution, Tag
 from ..ipp import model as m
-from .state import UpstreamStatus
+from .backend import UpstreamStatus
 
 EXTENSIONS = {
     "application/pdf": "pdf",

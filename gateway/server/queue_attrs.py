@@ -17,7 +17,7 @@ from ..config import QueueConfig
 from ..ipp import Attribute, Group, Op, PrinterState, Range, Tag
 from ..ipp import model as m
 from ..ipp.codec import encode_attribute, encode_attributes
-from ..printers.state import PrinterState as Printer
+from ..printers.state import Printer
 
 OPERATIONS = (
     Op.PRINT_JOB,

@@ -27,7 +27,6 @@ class Meter(Protocol):
     async def settled(self, printer: str) -> MeterSample | None: ...
 
 
-def verdict(before: MeterSample, after: MeterSample, impressions: int | None) -> tuple[int, bool]:
-    """(delta, mismatch): mismatch when the analysed impressions are known and differ."""
-    delta = after.count - before.count
-    return delta, impressions is not None and delta != impressions
+def mismatch(delta: int, impressions: int | None) -> bool:
+    """Does the printer's count disagree with the impressions charged (when they are known)?"""
+    return impressions is not None and delta != impressions

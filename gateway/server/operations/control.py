@@ -8,7 +8,8 @@ from ...identity.release import held_for_credentials
 from ...ipp import JobState, Status, Tag
 from ...ipp import model as m
 from ...ipp.supported import decode_template, encode_template
-from ...jobs.manager import ACTIVE_STATES, HELD, INCOMING, Job
+from ...jobs.manager import Job
+from ...jobs.state import ACTIVE_STATES, HELD, INCOMING, HeldBySubmitter, Queued
 from ..queue_attrs import HOLD_UNTIL, QueueView
 from .core import (
     AuthenticationRequired,
@@ -60,9 +61,7 @@ class Control(Core):
             await self.gw.jobs.update(job, hold_until=until)
         elif job.state == JobState.PENDING:
             if until != "no-hold":
-                await self.gw.jobs.transition(
-                    job, JobState.PENDING_HELD, (HELD,), "Held until released", hold_until=until
-                )
+                await self.gw.jobs.apply(job, HeldBySubmitter(), hold_until=until)
         elif job.state != JobState.PENDING_HELD:
             raise IppError(Status.NOT_POSSIBLE, f"job {job.id} can no longer be held")
         return self.response(request, Status.OK)
@@ -75,9 +74,7 @@ class Control(Core):
         if INCOMING in job.reasons:
             await self.gw.jobs.update(job, hold_until="no-hold")
         elif job.state == JobState.PENDING_HELD and HELD in job.reasons:
-            await self.gw.jobs.transition(
-                job, JobState.PENDING, ("none",), "Waiting to print", hold_until="no-hold"
-            )
+            await self.gw.jobs.apply(job, Queued(), hold_until="no-hold")
             self.gw.dispatcher.submit(job)
         else:
             raise IppError(Status.NOT_POSSIBLE, f"job {job.id} is not held")

@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from ...accounting.accountant import Accountant
 from ...identity.gate import Gate, Presented
 from ...identity.release import ReleaseDesk
 from ...ipp import Attribute, Group, Message, Status, Tag
@@ -70,7 +69,6 @@ class Gateway:
     tasks: TaskKeeper
     gate: Gate
     desk: ReleaseDesk
-    accountant: Accountant
     started: float = field(default_factory=time.time)
 
 

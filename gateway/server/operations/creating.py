@@ -6,13 +6,23 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
+from ...analysis.sniff import sniff_format
 from ...identity.gate import AUTH_FAILED, Decision, Outcome
 from ...identity.release import ACCOUNT_REASONS
-from ...ipp import Attribute, Group, JobState, Status, Tag
+from ...ipp import Attribute, Group, Status, Tag
 from ...ipp import model as m
 from ...ipp.supported import encode_template, unsupported_part
-from ...jobs.manager import INCOMING, Job, ready_state
-from ...jobs.spool import CompressionError, DocumentTooLarge, SpoolError, sniff_format
+from ...jobs.events import DocumentSpooled
+from ...jobs.manager import Job
+from ...jobs.spool import CompressionError, DocumentTooLarge, SpoolError
+from ...jobs.state import (
+    INCOMING,
+    Aborted,
+    AwaitingDocument,
+    Event,
+    HeldForCredentials,
+    ready,
+)
 from ..queue_attrs import COMPRESSIONS, HOLD_UNTIL, QueueView
 from .core import (
     AuthenticationRequired,
@@ -135,11 +145,13 @@ class Creating(Core):
         queue: QueueView,
         job_request: _JobRequest,
         decision: Decision,
+        event: Event,
         **values: object,
     ) -> Job:
         template = job_request.template
         media = next((a for a in template if a.name == "media"), None)
         return await self.gw.jobs.create(
+            event,
             uuid=f"urn:uuid:{uuid.uuid4()}",
             queue=queue.name,
             name=job_request.name,
@@ -157,12 +169,10 @@ class Creating(Core):
         )
 
     @staticmethod
-    def _initial_state(
-        hold_until: str, decision: Decision | None = None
-    ) -> tuple[JobState, tuple[str, ...], str]:
-        if decision is not None and decision.outcome is Outcome.HOLD:
-            return JobState.PENDING_HELD, (decision.reason,), decision.message
-        return ready_state(hold_until)
+    def _initial_state(hold_until: str, decision: Decision) -> Event:
+        if decision.outcome is Outcome.HOLD:
+            return HeldForCredentials(decision.reason, decision.message)
+        return ready(hold_until)
 
     async def print_job(self, request: IppRequest, queue: QueueView) -> Reply:
         job_request = self._job_request(request, queue, with_document=True)
@@ -171,16 +181,13 @@ class Creating(Core):
         if size == 0:
             await self.gw.spool.remove(self.gw.spool.root / spooled)
             raise IppError(Status.BAD_REQUEST, "Print-Job without document data")
-        state, reasons, text = self._initial_state(job_request.hold_until, decision)
         try:
             job = await self._new_job(
                 request,
                 queue,
                 job_request,
                 decision,
-                state=state,
-                reasons=reasons,
-                message=text,
+                self._initial_state(job_request.hold_until, decision),
                 document_path=spooled,
                 document_bytes=size,
                 document_format=_resolved_format(job_request.document_format, detected),
@@ -189,7 +196,7 @@ class Creating(Core):
         except BaseException:
             await self.gw.spool.remove(self.gw.spool.root / spooled)
             raise
-        self.gw.accountant.document_complete(job)
+        await self.gw.jobs.hooks.emit(DocumentSpooled(job))
         self.gw.dispatcher.submit(job)
         return self._job_reply(request, job, _ok(job_request.unsupported), job_request.unsupported)
 
@@ -208,9 +215,7 @@ class Creating(Core):
             queue,
             job_request,
             decision,
-            state=JobState.PENDING_HELD,
-            reasons=(INCOMING, decision.reason) if held else (INCOMING,),
-            message=decision.message if held else "Waiting for the document",
+            AwaitingDocument(decision.reason, decision.message) if held else AwaitingDocument(),
         )
         return self._job_reply(request, job, _ok(job_request.unsupported), job_request.unsupported)
 
@@ -251,21 +256,18 @@ class Creating(Core):
 
     async def _close(self, job: Job) -> None:
         if not job.document_path:
-            await self.gw.jobs.transition(
+            await self.gw.jobs.apply(
                 job,
-                JobState.ABORTED,
-                ("job-aborted-by-system",),
-                "The job was closed without a document",
+                Aborted("The job was closed without a document"),
                 failure_reason="no document",
             )
             return
         account_hold = [r for r in job.reasons if r in ACCOUNT_REASONS]
-        self.gw.accountant.document_complete(job)
+        await self.gw.jobs.hooks.emit(DocumentSpooled(job))
         if account_hold:  # the gate held it at Create-Job: it stays held, now complete
-            await self.gw.jobs.transition(job, JobState.PENDING_HELD, account_hold, job.message)
+            await self.gw.jobs.apply(job, HeldForCredentials(account_hold[0], job.message))
             return
-        state, reasons, text = self._initial_state(job.hold_until)
-        await self.gw.jobs.transition(job, state, reasons, text)
+        await self.gw.jobs.apply(job, ready(job.hold_until))
         self.gw.dispatcher.submit(job)
 
 

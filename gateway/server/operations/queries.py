@@ -8,9 +8,9 @@ import time
 from ...ipp import JobState, Op, Status, Tag
 from ...ipp import model as m
 from ...ipp.codec import encode_group, encode_header
-from ...jobs.manager import ACTIVE_STATES, TERMINAL_STATES
+from ...jobs.state import ACTIVE_STATES, TERMINAL_STATES
+from ...printers.backend import PrinterRefused
 from ...printers.ipp_client import PrinterUnreachable
-from ...printers.state import PrinterRefused
 from ..job_attrs import GET_JOBS_DEFAULT, job_attributes
 from ..queue_attrs import WHICH_JOBS, Origin, QueueView
 from .core import (
