@@ -1,8 +1,8 @@
-"""Shared helpers for the benchmarks in bench/: peers (reused from tests/peers.py), IPP request
+"""Shared helpers for the benchmarks in bench/: peers (reused from tests/peers/), IPP request
 bodies, a VmRSS sampler, result tables and JSON records.
 
 Every benchmark starts its own peers on free loopback ports, in temporary directories, and stops
-them by PID (tests/peers.py does that for cupsd, ippeveprinter and printgate; bench-only
+them by PID (tests/peers/ does that for cupsd, ippeveprinter and printgate; bench-only
 processes are started and stopped here, by PID too).
 """
 

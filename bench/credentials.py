@@ -145,7 +145,7 @@ def summary(values: list[float]) -> dict[str, float]:
 
 
 def argon2_verify_ms(rounds: int = 20) -> float:
-    """printgate's own password check (gateway.passwords, argon2id defaults) alone."""
+    """printgate's own password check (gateway.runtime.passwords, argon2id defaults) alone."""
     from gateway.runtime.passwords import hash_password, verify_password
 
     stored = hash_password(PASSWORD)

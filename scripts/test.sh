@@ -2,7 +2,8 @@
 # The one command that runs printgate's tests. On a fresh Debian 12 machine, as root, it installs
 # everything the tests need first. The suite runs twice, on SQLite and then on the machine's
 # PostgreSQL (127.0.0.1:5432, trust auth; started here when installed but stopped); a failure
-# in either pass fails the whole. Extra arguments go to pytest:
+# in either pass fails the whole; ruff, mypy and lint-imports run first and stop it on a finding.
+# Extra arguments go to pytest:
 #     bash scripts/test.sh                      # everything, two workers, both databases
 #     bash scripts/test.sh tests/test_peers.py -x
 #     PRINTGATE_TEST_DB=postgresql bash scripts/test.sh tests/test_jobs.py   # one pass only
@@ -13,7 +14,7 @@ export DEBIAN_FRONTEND=noninteractive
 export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1
 export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
 
-# "command-or-path  Debian package": the tests' real peers (see tests/peers.py). A fresh machine
+# "command-or-path  Debian package": the tests' real peers (see tests/peers/). A fresh machine
 # gets every package; a machine that has every command skips apt-get.
 REQUIREMENTS=(
   "python3                       python3"
@@ -83,6 +84,25 @@ if [ "$(cat "$stamp" 2>/dev/null || true)" != "$wanted" ]; then
   .venv/bin/python -m pip install -q -e '.[test]'
   echo "$wanted" >"$stamp"
 fi
+
+# The house rules (DESIGN.md, "Style"), before any test runs: lint, formatting, types and the
+# import contracts of pyproject.toml. Quiet when they pass; a failure shows the tool's output
+# and stops here with one line naming the check.
+CHECKS=(
+  "ruff check gateway webui tests bench"
+  "ruff format --check gateway webui tests bench"
+  "mypy"
+  "lint-imports --no-logo --no-cache"
+)
+for check in "${CHECKS[@]}"; do
+  read -r -a command <<<"$check"
+  if ! output="$(".venv/bin/${command[0]}" "${command[@]:1}" 2>&1)"; then
+    printf '%s\n' "$output" >&2
+    echo "scripts/test.sh: check failed: $check" >&2
+    exit 1
+  fi
+done
+echo "scripts/test.sh: checks passed (ruff, ruff format, mypy, lint-imports)"
 
 # ippeveprinter needs the system bus and Avahi; the fixtures would start them too.
 .venv/bin/python -c 'from tests.peers import ensure_dns_sd; ensure_dns_sd()'

@@ -1,4 +1,4 @@
-"""Fixtures that run real peers (tests/peers.py) on loopback, one set per test.
+"""Fixtures that run real peers (the package tests/peers/) on loopback, one set per test.
 
 Each fixture starts its program on a free port in a directory of its own and stops it by PID
 at teardown, so tests run side by side under pytest-xdist. A missing program is an error
@@ -8,7 +8,8 @@ its teardown section.
 The database: PRINTGATE_TEST_DB=sqlite (the default) or postgresql. With postgresql every
 printgate the factory starts, and every in-process store opened on `database_url`, gets a
 fresh database of its own on the machine's PostgreSQL (tests/pg.py), dropped at teardown; a
-server that does not answer stops the run at once with a message, never a skip. Tests marked
+server that does not answer stops the run at once with a message, never a skip. The `store`
+fixture is such an in-process store, closed at teardown whatever the test did. Tests marked
 `postgresql` are about PostgreSQL alone (several gateways on one database): they run in the
 PostgreSQL pass and are deselected, and counted as such, in the SQLite pass.
 """
@@ -16,12 +17,14 @@ PostgreSQL pass and are deselected, and counted as such, in the SQLite pass.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from gateway.store.store import Store
+from gateway.tasks import TaskKeeper
 from tests import pg
 from tests.peers import (
     Cupsd,
@@ -203,6 +206,19 @@ def database_factory(tmp_path: Path) -> Iterator[Callable[[], str]]:
 def database_url(database_factory: Callable[[], str]) -> str:
     """A new, empty database for an in-process Store: SQLite file or PostgreSQL database."""
     return database_factory()
+
+
+@pytest.fixture
+async def store(database_url: str) -> AsyncIterator[Store]:
+    """An in-process Store on `database_url` (migrated), closed at teardown, and its writer
+    task with it, even when the test fails half-way."""
+    tasks = TaskKeeper()
+    opened = await Store.open(database_url, tasks)
+    try:
+        yield opened
+    finally:
+        await opened.close()
+        await tasks.cancel_all()
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@
 The server is the machine's own (127.0.0.1:5432, trust auth, user postgres; scripts/test.sh
 starts its cluster when it is stopped). Every test gets a database of its own, created here and
 dropped at teardown with its connections terminated, so tests run side by side under
-pytest-xdist. The API is synchronous like tests/peers.py (asyncpg runs in a thread of its own,
+pytest-xdist. The API is synchronous like tests/peers/ (asyncpg runs in a thread of its own,
 so callers inside or outside an event loop are alike); nothing here imports pytest.
 """
 

@@ -1,5 +1,5 @@
 """SNMP and SMTP peers on loopback: snmpsim serving printer recordings, net-snmp's snmpd, and an
-aiosmtpd server that keeps what it receives. Synchronous, like tests/peers.py, so the
+aiosmtpd server that keeps what it receives. Synchronous, like tests/peers/, so the
 benchmarks can use them too; nothing here imports pytest or the gateway.
 
 A missing program is a PeerError naming what to install, never a skip."""

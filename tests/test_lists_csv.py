@@ -8,7 +8,7 @@ import codecs
 import io
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -199,12 +199,8 @@ def test_export_then_parse_round_trips_and_never_writes_a_hash() -> None:
 
 
 @pytest.fixture
-async def lists(database_url: str) -> AsyncIterator[Lists]:
-    tasks = TaskKeeper()
-    store = await Store.open(database_url, tasks)
-    yield Lists(store)
-    await store.close()
-    await tasks.cancel_all()
+def lists(store: Store) -> Lists:
+    return Lists(store)
 
 
 async def test_put_many_adds_updates_and_keeps(lists: Lists) -> None:

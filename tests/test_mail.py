@@ -1,4 +1,4 @@
-"""gateway/mail.py against aiosmtpd: messages with attachments arrive whole, authentication,
+"""gateway/runtime/mail.py against aiosmtpd: messages with attachments arrive whole, authentication,
 the attachment size limit, STARTTLS required before a password, one-line errors."""
 
 from __future__ import annotations

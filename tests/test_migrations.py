@@ -43,12 +43,14 @@ async def test_an_older_database_is_upgraded_keeping_its_jobs(database_url: str)
 
     tasks = TaskKeeper()
     store = await Store.open(database_url, tasks)
-    old = await JobManager(store).get(1)
+    try:
+        old = await JobManager(store).get(1)
+    finally:
+        await store.close()
+        await tasks.cancel_all()
     assert old is not None and old.name == "old job" and old.state == JobState.COMPLETED
     assert (old.project, old.department, old.billable) == ("", "", True)
     assert old.user == "alice" and old.created_at.isoformat() == "2026-01-01T00:00:00+00:00"
-    await store.close()
-    await tasks.cancel_all()
 
 
 async def _version(url: str) -> str | None:
@@ -71,7 +73,7 @@ async def test_migrating_twice_changes_nothing(database_url: str) -> None:
 
 MIGRATE = """
 import asyncio, sys
-from gateway.accounting.db import create_engine, migrate
+from gateway.store.db import create_engine, migrate
 
 async def main():
     engine = create_engine(sys.argv[1])

@@ -4,25 +4,14 @@ down runs once when it is back, and a changed schedule starts afresh."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from gateway.runtime.scheduler import Recurring, Scheduler
 from gateway.store.store import Store
-from gateway.tasks import TaskKeeper
 
 T0 = datetime(2026, 11, 2, 9, 0, 30, tzinfo=UTC)
-
-
-@pytest.fixture
-async def store(database_url: str) -> AsyncIterator[Store]:
-    tasks = TaskKeeper()
-    opened = await Store.open(database_url, tasks)
-    yield opened
-    await opened.close()
-    await tasks.cancel_all()
 
 
 class Clock:

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
-
-import pytest
+from collections.abc import Callable
 
 from gateway.config import Config, parse
 from gateway.runtime.mail import Mailer
@@ -16,17 +14,7 @@ from gateway.snmp import records, report
 from gateway.snmp.client import SnmpClient
 from gateway.snmp.monitor import FleetMonitor
 from gateway.store.store import Store
-from gateway.tasks import TaskKeeper
 from tests.snmp_peers import SmtpSink, SnmpSim, body, free_udp_port, hp_printer
-
-
-@pytest.fixture
-async def store(database_url: str) -> AsyncIterator[Store]:
-    tasks = TaskKeeper()
-    opened = await Store.open(database_url, tasks)
-    yield opened
-    await opened.close()
-    await tasks.cancel_all()
 
 
 async def monitor_for(config: Config, store: Store) -> tuple[FleetMonitor, SnmpClient]:
