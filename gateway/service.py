@@ -38,7 +38,7 @@ from .analysis.runner import Analyzer
 from .config import Config, ConfigError, load, split_address
 from .hooks import Hooks
 from .identity.gate import Gate
-from .identity.ldap import DirectorySettings, LdapDirectory
+from .identity.ldap import LdapDirectory
 from .identity.release import ReleaseDesk
 from .identity.sql import SqlIdentity
 from .jobs.manager import JobManager
@@ -341,12 +341,9 @@ class Service:
                 raise StartupError(f"cannot listen on {address}: {exc.strerror}") from exc
 
     def _directory(self) -> LdapDirectory | None:
-        if not self.config.directory:
+        if self.config.directory is None:
             return None
-        try:
-            self.directory = LdapDirectory(DirectorySettings.from_config(self.config.directory))
-        except ValueError as exc:
-            raise StartupError(str(exc)) from exc
+        self.directory = LdapDirectory(self.config.directory)
         return self.directory
 
     async def _fetch_all(self, printers: dict[str, Printer]) -> None:

@@ -23,6 +23,7 @@ SECTIONS = {
     "snmp": config.SnmpConfig,
     "mail": config.MailConfig,
     "dns_sd": config.DnsSdConfig,
+    "directory": config.DirectoryConfig,
     "backup": config.BackupConfig,
     "[printers]": config.PrinterConfig,
     "[queues]": config.QueueConfig,
@@ -30,7 +31,7 @@ SECTIONS = {
 
 
 def test_every_section_of_the_config_is_checked_here() -> None:
-    sections = {f.name for f in dataclasses.fields(config.Config)} - {"directory", "source"}
+    sections = {f.name for f in dataclasses.fields(config.Config)} - {"source"}
     assert sections == {name.strip("[]") for name in SECTIONS}
 
 
@@ -69,6 +70,54 @@ def test_example_config_loads() -> None:
     loaded = config.parse(tomllib.loads(EXAMPLE.read_text()))
     assert loaded.queues[0].printers == ("designjet-1",)
     assert loaded.queues[0].require == ("project", "department")
+
+
+def test_example_directory_loads() -> None:
+    """The commented-out [directory] of the example, as an administrator would enable it."""
+    text = EXAMPLE.read_text()
+    block = text[text.index("# [directory]") : text.index("[snmp]")]
+    lines = [line.removeprefix("# ") for line in block.splitlines()[1:] if "=" in line]
+    enabled = "[directory]\n" + "\n".join(lines)
+    directory = config.parse(tomllib.loads(enabled)).directory
+    assert directory is not None
+    assert directory.endpoint == (False, "dc.example.org", 389)
+    assert directory.bind_password_file == Path("/etc/printgate/ldap.secret")
+    assert directory.ca_file is None and directory.timeout == 5.0
+
+
+def test_no_directory_table_means_no_directory() -> None:
+    assert config.parse(_minimal()).directory is None
+    assert config.parse({**_minimal(), "directory": {}}).directory is None
+
+
+DIRECTORY = {
+    "url": "ldap://dc.example.org",
+    "base_dn": "dc=example,dc=org",
+    "search_attribute": "uid",
+}
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"bind_password": "s"}, "[directory] bind_password: unknown key (known: url, base_dn,"),
+        ({"url": "http://dc.example.org"}, "[directory] url: must start with ldap:// or ldaps://"),
+        ({"url": "ldap://dc:99999"}, "[directory] url: bad port in 'ldap://dc:99999'"),
+        ({"base_dn": ""}, "[directory] base_dn: is required"),
+        ({"timeout": "5"}, "[directory] timeout: expected a positive number"),
+        ({"filter": "uid=x"}, "[directory] filter: must be one LDAP filter in parentheses"),
+    ],
+)
+def test_bad_directory_fails_at_load(
+    tmp_path: Path, change: dict[str, object], message: str
+) -> None:
+    """[directory] is checked with the rest of the config, before anything starts."""
+    path = tmp_path / "printgate.toml"
+    table = ", ".join(f"{key} = {value!r}" for key, value in (DIRECTORY | change).items())
+    path.write_text(f"directory = {{ {table} }}\n".replace("'", '"'))
+    with pytest.raises(ConfigError) as raised:
+        config.load(str(path))
+    assert str(raised.value).startswith(message), raised.value
 
 
 def _minimal(**queue: object) -> dict[str, object]:

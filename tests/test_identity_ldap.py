@@ -18,12 +18,8 @@ from typing import Any
 
 import pytest
 
-from gateway.identity.ldap import (
-    DirectorySettings,
-    DirectoryUnavailable,
-    DirectoryUser,
-    LdapDirectory,
-)
+from gateway.config import ConfigError, DirectoryConfig, parse
+from gateway.identity.ldap import DirectoryUnavailable, DirectoryUser, LdapDirectory
 from tests.peers import PeerError, free_port
 from tests.slapd import (
     AMBIGUOUS_PASSWORD,
@@ -100,12 +96,19 @@ def config(server: Slapd, secret: Path | None, **overrides: Any) -> dict[str, An
     return {key: value for key, value in table.items() if value is not None}
 
 
+def settings(table: dict[str, Any]) -> DirectoryConfig:
+    """A [directory] table, loaded as the config loads it."""
+    directory = parse({"directory": table}).directory
+    assert directory is not None
+    return directory
+
+
 @pytest.fixture
 def make_directory() -> Iterator[MakeDirectory]:
     made: list[LdapDirectory] = []
 
     def make(table: dict[str, Any]) -> LdapDirectory:
-        directory = LdapDirectory(DirectorySettings.from_config(table))
+        directory = LdapDirectory(settings(table))
         made.append(directory)
         return directory
 
@@ -609,20 +612,20 @@ MINIMAL = {"url": "ldap://dc.example.org", "base_dn": BASE_DN, "search_attribute
 
 
 def test_settings_defaults() -> None:
-    settings = DirectorySettings.from_config(MINIMAL)
-    assert settings == DirectorySettings(
+    loaded = settings(MINIMAL)
+    assert loaded == DirectoryConfig(
         url="ldap://dc.example.org", base_dn=BASE_DN, search_attribute="uid"
     )
-    assert (settings.host, settings.port, settings.use_ssl) == ("dc.example.org", 389, False)
-    assert settings.starttls is False and settings.tls_verify is True
-    assert settings.timeout == 5.0 and settings.filter == ""
-    assert settings.bind_dn is None and settings.bind_password_file is None
-    ldaps = DirectorySettings.from_config(MINIMAL | {"url": "ldaps://dc.example.org"})
-    assert (ldaps.port, ldaps.use_ssl, ldaps.encrypted) == (636, True, True)
+    assert loaded.endpoint == (False, "dc.example.org", 389)
+    assert loaded.starttls is False and loaded.tls_verify is True
+    assert loaded.timeout == 5.0 and loaded.filter == ""
+    assert loaded.bind_dn is None and loaded.bind_password_file is None
+    ldaps = settings(MINIMAL | {"url": "ldaps://dc.example.org"})
+    assert (ldaps.endpoint, ldaps.encrypted) == ((True, "dc.example.org", 636), True)
 
 
 def test_settings_from_the_design_example() -> None:
-    settings = DirectorySettings.from_config(
+    loaded = settings(
         {
             "url": "ldap://dc.example.org:389",
             "base_dn": "dc=example,dc=org",
@@ -632,12 +635,12 @@ def test_settings_from_the_design_example() -> None:
             "bind_password_file": "/etc/printgate/ldap.secret",
         }
     )
-    assert settings.bind_password_file == Path("/etc/printgate/ldap.secret")
-    assert settings.filter == ""
+    assert loaded.bind_password_file == Path("/etc/printgate/ldap.secret")
+    assert loaded.filter == ""
 
 
 def test_settings_full() -> None:
-    settings = DirectorySettings.from_config(
+    loaded = settings(
         MINIMAL
         | {
             "url": "ldap://[::1]:10389/",
@@ -650,9 +653,9 @@ def test_settings_full() -> None:
             "tls_verify": False,
         }
     )
-    assert (settings.host, settings.port) == ("::1", 10389)
-    assert settings.timeout == 2.0 and isinstance(settings.timeout, float)
-    assert settings.ca_file == Path("/ca.pem")
+    assert loaded.endpoint == (False, "::1", 10389)
+    assert loaded.timeout == 2.0 and isinstance(loaded.timeout, float)
+    assert loaded.ca_file == Path("/ca.pem")
 
 
 @pytest.mark.parametrize(
@@ -697,21 +700,22 @@ def test_settings_full() -> None:
     ],
 )
 def test_settings_errors_name_the_key(change: dict[str, Any], key: str) -> None:
+    """Refused when the config is loaded, in one line that names the key."""
     table = {k: v for k, v in (MINIMAL | change).items() if v is not None}
-    with pytest.raises(ValueError) as raised:
-        DirectorySettings.from_config(table)
+    with pytest.raises(ConfigError) as raised:
+        settings(table)
     message = str(raised.value)
     assert message.startswith(f"[directory] {key}: "), message
     assert "\n" not in message
 
 
 def test_settings_validate_when_built_directly() -> None:
-    with pytest.raises(ValueError, match=r"^\[directory\] url: "):
-        DirectorySettings(url="ftp://x", base_dn=BASE_DN, search_attribute="uid")
+    with pytest.raises(ConfigError, match=r"^\[directory\] url: "):
+        DirectoryConfig(url="ftp://x", base_dn=BASE_DN, search_attribute="uid")
 
 
 async def test_closed_directory_does_not_leak_threads(slapd: Slapd, secret_file: Path) -> None:
-    directory = LdapDirectory(DirectorySettings.from_config(config(slapd, secret_file)))
+    directory = LdapDirectory(settings(config(slapd, secret_file)))
     assert await directory.authenticate("alice", USERS["alice"].password) is not None
     directory.close()
     await asyncio.sleep(0)

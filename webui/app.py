@@ -1,5 +1,6 @@
 """The web UI, attached to printgate's aiohttp application through the `printgate.web` entry
-point (gateway never imports webui). For now: queues, their state and their recent jobs."""
+point (gateway never imports webui). For now: queues, their state and their recent jobs.
+The handlers see the gateway only through the WebContext that setup builds once."""
 
 from __future__ import annotations
 
@@ -14,9 +15,10 @@ from aiohttp import web
 from gateway.accounting.costing import quantum
 from gateway.config import Config
 from gateway.identity.release import Claim, ReleaseError
-from gateway.jobs.manager import ACTIVE_STATES, TERMINAL_STATES
 from gateway.server.operations import Gateway
 from gateway.server.queue_attrs import Origin
+
+from .context import WebContext, from_gateway
 
 TEMPLATES = jinja2.Environment(
     loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
@@ -32,14 +34,13 @@ def _money(amount: Decimal | None, currency: str) -> str:
 
 
 TEMPLATES.filters["money"] = _money
-GATEWAY_KEY = web.AppKey("webui-gateway", Gateway)
-CONFIG_KEY = web.AppKey("webui-config", Config)
+CONTEXT_KEY = web.AppKey("webui-context", WebContext)
 RECENT_JOBS = 50
 
 
 def setup(app: web.Application, gateway: Gateway, config: Config) -> None:
-    app[GATEWAY_KEY] = gateway
-    app[CONFIG_KEY] = config
+    """The `printgate.web` entry point: service.py calls it with its aiohttp application."""
+    app[CONTEXT_KEY] = from_gateway(gateway, config)
     app.router.add_get("/", home)
     app.router.add_get("/fleet", fleet_page)
     app.router.add_get("/queues/{name}", queue_page)
@@ -59,10 +60,10 @@ def _origin(request: web.Request) -> Origin:
 
 
 async def home(request: web.Request) -> web.Response:
-    gateway = request.app[GATEWAY_KEY]
+    context = request.app[CONTEXT_KEY]
     origin = _origin(request)
     queues = []
-    for view in gateway.queues.values():
+    for view in context.queues.values():
         state, _reasons, message = view.state()
         queues.append(
             {
@@ -71,7 +72,7 @@ async def home(request: web.Request) -> web.Response:
                 "uri": f"{origin.ipp_scheme}://{origin.host}/ipp/print/{view.name}",
                 "state": state.name.lower(),
                 "message": message,
-                "jobs": gateway.jobs.queued_count(view.name),
+                "jobs": context.queued_count(view.name),
                 "printers": [(p.name, p.up, p.last_error) for p in view.printers],
             }
         )
@@ -81,26 +82,16 @@ async def home(request: web.Request) -> web.Response:
 async def fleet_page(request: web.Request) -> web.Response:
     """The printers read over SNMP: latest meters and supplies (new and stale highlighted as in
     the mailed report), and the alert episodes still open."""
-    from gateway.snmp import records, report
-
-    store = request.app[GATEWAY_KEY].jobs.store
-    rows = await report.rows_from_store(store, request.app[CONFIG_KEY].snmp)
-    addresses = {d.id: d.address for d in await records.devices(store)}
-    alerts = [
-        {"device": addresses.get(a.device_id, ""), "message": a.message, "opened": a.opened_at}
-        for a in await records.open_alerts(store)
-    ]
-    return _render("fleet.html", rows=rows, alerts=alerts)
+    fleet = await request.app[CONTEXT_KEY].fleet()
+    return _render("fleet.html", rows=fleet.rows, alerts=fleet.alerts)
 
 
 async def queue_page(request: web.Request) -> web.Response:
-    gateway = request.app[GATEWAY_KEY]
-    view = gateway.queues.get(request.match_info["name"])
+    context = request.app[CONTEXT_KEY]
+    view = context.queues.get(request.match_info["name"])
     if view is None:
         raise web.HTTPNotFound(text="no such queue")
-    jobs = await gateway.jobs.list(
-        view.name, ACTIVE_STATES + TERMINAL_STATES, limit=RECENT_JOBS, newest_first=True
-    )
+    jobs = await context.recent_jobs(view.name, RECENT_JOBS)
     origin = _origin(request)
     return _render(
         "queue.html",
@@ -116,9 +107,9 @@ async def release_page(request: web.Request, error: str = "", status: int = 200)
     """Held jobs (phones and other clients that cannot authenticate end up here), each with a
     form to claim it: credentials, project, department and, where the queue allows, the
     billable choice and a comment."""
-    gateway = request.app[GATEWAY_KEY]
-    held = await gateway.desk.held()
-    queues = {name: view.queue for name, view in gateway.queues.items()}
+    context = request.app[CONTEXT_KEY]
+    held = await context.held_jobs()
+    queues = {name: view.queue for name, view in context.queues.items()}
     response = _render(
         "release.html",
         jobs=held,
@@ -131,7 +122,7 @@ async def release_page(request: web.Request, error: str = "", status: int = 200)
 
 
 async def release_claim(request: web.Request) -> web.Response:
-    gateway = request.app[GATEWAY_KEY]
+    context = request.app[CONTEXT_KEY]
     form = await request.post()
 
     def field(name: str) -> str:
@@ -150,7 +141,7 @@ async def release_claim(request: web.Request) -> web.Response:
     )
     job_id = int(request.match_info["job_id"])
     try:
-        await gateway.desk.claim(job_id, claim)
+        await context.claim(job_id, claim)
     except ReleaseError as exc:
         return await release_page(request, error=f"Job {job_id}: {exc}", status=400)
     raise web.HTTPSeeOther(f"/release?released={job_id}")

@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from ..jobs.manager import Job
+from ..jobs.state import AnalysisStatus
 from .costing import quantum
 
 
@@ -15,8 +16,9 @@ def _amount(value: Decimal | None, currency: str) -> str | None:
 
 
 def measured(job: Job) -> dict[str, Any]:
-    if job.analysis_status != "done":
-        return {"status": job.analysis_status or "pending", "error": job.analysis_error}
+    if job.analysis_status is not AnalysisStatus.DONE:
+        status = job.analysis_status.value or "pending"
+        return {"status": status, "error": job.analysis_error}
     details = json.loads(job.measurement) if job.measurement else {}
     return {
         "status": "done",

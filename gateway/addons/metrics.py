@@ -17,7 +17,7 @@ from aiohttp import web
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..identity.ldap import LdapDirectory
+from ..identity.protocol import Directory
 from ..ipp import JobState
 from ..jobs.events import JobEnded
 from ..jobs.manager import JobManager
@@ -60,7 +60,7 @@ class Metrics:
         store: Store,
         jobs: JobManager,
         printers: Mapping[str, Printer],
-        directory: LdapDirectory | None,
+        directory: Directory | None,
     ):
         self.store = store
         self.jobs = jobs

@@ -8,8 +8,7 @@ import enum
 from dataclasses import dataclass, replace
 
 from ..config import QueueConfig
-from .ldap import DirectoryUnavailable, LdapDirectory
-from .protocol import Check, Identity, Verdict
+from .protocol import Check, Directory, DirectoryUnavailable, Identity, Verdict
 
 UNKNOWN = "Unknown"  # recorded when a backend is down and the job prints anyway
 INFO_NEEDED = "account-info-needed"
@@ -66,7 +65,7 @@ def _hold(reason: str, message: str, user: str = "") -> Decision:
 
 
 class Gate:
-    def __init__(self, identity: Identity, directory: LdapDirectory | None = None):
+    def __init__(self, identity: Identity, directory: Directory | None = None):
         self.identity = identity
         self.directory = directory
 

@@ -13,6 +13,8 @@ Three outcomes, kept apart because the caller treats them differently:
   failure, service account refused, base DN missing). Jobs then follow the printer's graceful
   failover policy instead of being refused.
 
+The settings are the config's DirectoryConfig, validated when the config was loaded.
+
 ldap3 is blocking, so every exchange runs in a small thread pool of this directory's own (a
 silent server must not starve the event loop's default executor), and the whole check is
 bounded by `timeout`, which also bounds each connect and each operation inside the thread.
@@ -28,20 +30,17 @@ import ssl
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
 
 from ldap3 import ANONYMOUS, BASE, NONE, SIMPLE, SUBTREE, SYNC, Connection, Server, Tls
-from ldap3.core.exceptions import LDAPException, LDAPInvalidDnError, LDAPInvalidFilterError
-from ldap3.operation.search import parse_filter
+from ldap3.core.exceptions import LDAPException
 from ldap3.utils.conv import escape_filter_chars
-from ldap3.utils.dn import parse_dn
+
+from ..config import DirectoryConfig
+from .protocol import DirectoryUnavailable, DirectoryUser
 
 __all__ = [
     "MAX_NAME_LENGTH",
-    "DirectorySettings",
     "DirectoryUnavailable",
     "DirectoryUser",
     "LdapDirectory",
@@ -50,24 +49,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 MAX_NAME_LENGTH = 100
-DEFAULT_TIMEOUT = 5.0
-MAX_TIMEOUT = 600.0
-_DEFAULT_PORTS = {"ldap": 389, "ldaps": 636}
-_KEYS = (
-    "url",
-    "starttls",
-    "base_dn",
-    "search_attribute",
-    "filter",
-    "bind_dn",
-    "bind_password_file",
-    "timeout",
-    "ca_file",
-    "tls_verify",
-)
-# An attribute description: a name (RFC 4512 keystring) or a numeric OID.
-_ATTRIBUTE_RE = re.compile(r"^(?:[A-Za-z][A-Za-z0-9-]*|[0-9]+(?:\.[0-9]+)+)$")
-
 # Attributes read from the user's entry, first present wins (AD names, then inetOrgPerson).
 _DISPLAY_NAME = ("displayName", "cn")
 _EMAIL = ("mail",)
@@ -83,167 +64,6 @@ _NO_SUCH_OBJECT = 32
 _BIND_REFUSALS = frozenset({48, 49, 50, 53})
 
 
-class DirectoryUnavailable(Exception):
-    """The directory could not check the credentials: unreachable, silent, or misconfigured."""
-
-
-@dataclass(frozen=True)
-class DirectoryUser:
-    """Whom the directory accepted. Optional fields are None where the entry lacks them."""
-
-    username: str
-    dn: str
-    display_name: str | None = None
-    email: str | None = None
-    department: str | None = None
-
-
-def _bad(key: str, problem: str) -> ValueError:
-    return ValueError(f"[directory] {key}: {problem}")
-
-
-def _split_url(url: str) -> tuple[bool, str, int]:
-    """(use_ssl, host, port) of an ldap:// or ldaps:// URL; ValueError naming `url` if not."""
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
-    if scheme not in _DEFAULT_PORTS:
-        raise _bad("url", f"must start with ldap:// or ldaps:// (got {url!r})")
-    try:
-        port = parts.port or _DEFAULT_PORTS[scheme]
-    except ValueError:
-        raise _bad("url", f"bad port in {url!r}") from None
-    if not parts.hostname:
-        raise _bad("url", f"needs a host name (got {url!r})")
-    if parts.username is not None or parts.path not in ("", "/") or parts.query or parts.fragment:
-        raise _bad("url", f"must be just scheme://host[:port] (got {url!r})")
-    return scheme == "ldaps", parts.hostname, port
-
-
-def _check_filter(extra: str) -> None:
-    if not (extra.startswith("(") and extra.endswith(")")):
-        raise _bad("filter", f"must be one LDAP filter in parentheses (got {extra!r})")
-    depth = 0
-    for i, char in enumerate(extra):
-        depth += {"(": 1, ")": -1}.get(char, 0)
-        # Escaped parentheses are \28 and \29, so a bare one always nests: reaching depth 0
-        # before the end means two filters side by side, which would escape the (& ...) below.
-        if depth < 0 or (depth == 0 and i < len(extra) - 1):
-            raise _bad("filter", f"must be one LDAP filter in parentheses (got {extra!r})")
-    try:
-        parse_filter(f"(&(objectClass=*){extra})", None, True, True, None, False)
-    except LDAPInvalidFilterError as exc:
-        raise _bad("filter", f"is not a valid LDAP filter: {exc} (got {extra!r})") from None
-
-
-@dataclass(frozen=True)
-class DirectorySettings:
-    """The `[directory]` table, validated. Empty strings count as absent."""
-
-    url: str
-    base_dn: str
-    search_attribute: str
-    filter: str = ""
-    starttls: bool = False
-    bind_dn: str | None = None
-    bind_password_file: Path | None = None
-    timeout: float = DEFAULT_TIMEOUT
-    ca_file: Path | None = None
-    tls_verify: bool = True
-
-    def __post_init__(self) -> None:
-        use_ssl, _, _ = _split_url(self.url)
-        if self.starttls and use_ssl:
-            raise _bad("starttls", "use either an ldaps:// url or starttls = true, not both")
-        if not self.base_dn.strip():
-            raise _bad("base_dn", "must not be empty")
-        try:
-            parse_dn(self.base_dn)
-        except LDAPInvalidDnError:
-            raise _bad("base_dn", f"is not a distinguished name (got {self.base_dn!r})") from None
-        if not _ATTRIBUTE_RE.match(self.search_attribute):
-            raise _bad(
-                "search_attribute",
-                f"must be an attribute name such as sAMAccountName or uid "
-                f"(got {self.search_attribute!r})",
-            )
-        if self.filter:
-            _check_filter(self.filter)
-        if (self.bind_dn is None) != (self.bind_password_file is None):
-            missing = "bind_password_file" if self.bind_password_file is None else "bind_dn"
-            raise _bad(missing, "bind_dn and bind_password_file go together (one is missing)")
-        if self.bind_dn is not None and not self.bind_dn.isprintable():
-            raise _bad("bind_dn", "must not contain control characters")
-        if not 0 < self.timeout <= MAX_TIMEOUT:
-            raise _bad("timeout", f"must be more than 0 and at most {MAX_TIMEOUT:g} seconds")
-        if self.ca_file is not None and not self.encrypted:
-            raise _bad("ca_file", "is used only with an ldaps:// url or starttls = true")
-
-    @classmethod
-    def from_config(cls, mapping: Mapping[str, Any]) -> DirectorySettings:
-        """Build from the config's `[directory]` table; ValueError naming the bad key."""
-        for key in mapping:
-            if key not in _KEYS:
-                raise _bad(key, f"unknown key (known: {', '.join(_KEYS)})")
-        for key in ("url", "base_dn", "search_attribute"):
-            if not mapping.get(key):
-                raise _bad(key, "is required")
-        bind_password_file = _string(mapping, "bind_password_file")
-        ca_file = _string(mapping, "ca_file")
-        return cls(
-            url=_string(mapping, "url") or "",
-            base_dn=_string(mapping, "base_dn") or "",
-            search_attribute=_string(mapping, "search_attribute") or "",
-            filter=_string(mapping, "filter") or "",
-            starttls=_boolean(mapping, "starttls", False),
-            bind_dn=_string(mapping, "bind_dn"),
-            bind_password_file=Path(bind_password_file) if bind_password_file else None,
-            timeout=_number(mapping, "timeout", DEFAULT_TIMEOUT),
-            ca_file=Path(ca_file) if ca_file else None,
-            tls_verify=_boolean(mapping, "tls_verify", True),
-        )
-
-    @property
-    def use_ssl(self) -> bool:
-        return _split_url(self.url)[0]
-
-    @property
-    def host(self) -> str:
-        return _split_url(self.url)[1]
-
-    @property
-    def port(self) -> int:
-        return _split_url(self.url)[2]
-
-    @property
-    def encrypted(self) -> bool:
-        return self.use_ssl or self.starttls
-
-
-def _string(mapping: Mapping[str, Any], key: str) -> str | None:
-    value = mapping.get(key)
-    if value is None or value == "":
-        return None
-    if not isinstance(value, str):
-        raise _bad(key, f"expected a string (got {value!r})")
-    return value
-
-
-def _boolean(mapping: Mapping[str, Any], key: str, default: bool) -> bool:
-    value = mapping.get(key, default)
-    if not isinstance(value, bool):
-        raise _bad(key, f"expected true or false (got {value!r})")
-    return value
-
-
-def _number(mapping: Mapping[str, Any], key: str, default: float) -> float:
-    value = mapping.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise _bad(key, f"expected a number of seconds (got {value!r})")
-    if not math.isfinite(value):
-        raise _bad(key, f"expected a finite number of seconds (got {value!r})")
-    return float(value)
-
-
 class _Refused(Exception):
     """Inside the worker thread: the directory could not check (becomes DirectoryUnavailable)."""
 
@@ -254,8 +74,9 @@ _T = TypeVar("_T")
 class LdapDirectory:
     """Checks user names and passwords against one directory server."""
 
-    def __init__(self, settings: DirectorySettings, *, max_threads: int = 8) -> None:
+    def __init__(self, settings: DirectoryConfig, *, max_threads: int = 8) -> None:
         self.settings = settings
+        self._use_ssl, self._host, self._port = settings.endpoint
         self._executor = ThreadPoolExecutor(max_threads, thread_name_prefix="ldap")
 
     def close(self) -> None:
@@ -440,9 +261,9 @@ class LdapDirectory:
         """An open (and, with starttls, encrypted) connection, not yet bound."""
         settings = self.settings
         server = Server(
-            settings.host,
-            port=settings.port,
-            use_ssl=settings.use_ssl,
+            self._host,
+            port=self._port,
+            use_ssl=self._use_ssl,
             tls=self._tls() if settings.encrypted else None,
             get_info=NONE,
             connect_timeout=settings.timeout,

@@ -1,5 +1,5 @@
 """Who is printing: the credential checks behind the gate, against printgate's own lists
-(sql.py) or a directory (ldap.py)."""
+(sql.py, an Identity) or a directory (ldap.py, a Directory)."""
 
 from __future__ import annotations
 
@@ -38,4 +38,33 @@ class Identity(Protocol):
 
     async def check_account(self, queue: str, kind: str, name: str, password: str | None) -> Check:
         """A project or department: enabled, and its password if it has one."""
+        ...
+
+
+class DirectoryUnavailable(Exception):
+    """The directory could not check the credentials: unreachable, silent, or misconfigured."""
+
+
+@dataclass(frozen=True)
+class DirectoryUser:
+    """Whom the directory accepted. Optional fields are None where the entry lacks them."""
+
+    username: str
+    dn: str
+    display_name: str | None = None
+    email: str | None = None
+    department: str | None = None
+
+
+class Directory(Protocol):
+    """A directory that checks passwords itself (LDAP / Active Directory): what the gate and
+    the metrics use of it."""
+
+    async def authenticate(self, username: str, password: str) -> DirectoryUser | None:
+        """The user if the directory accepts the password; None if not.
+        DirectoryUnavailable when it cannot say."""
+        ...
+
+    async def test_connection(self) -> tuple[bool, str]:
+        """(ok, one sentence for the administrator); never raises for an unreachable server."""
         ...

@@ -21,7 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from .. import __version__
 from ..addons.dnssd import browse
 from ..config import Config, PrinterConfig, split_address
-from ..identity.ldap import DirectorySettings, LdapDirectory
+from ..identity.ldap import LdapDirectory
 from ..printers.backend import PrinterRefused
 from ..printers.ipp import IppPrinter
 from ..printers.ipp_client import IppClient, PrinterUnreachable
@@ -76,12 +76,9 @@ async def store(config: Config) -> Result:
 
 
 async def directory(config: Config) -> Result:
-    if not config.directory:
+    if config.directory is None:
         return Result(True, "directory", "none configured")
-    try:
-        ldap = LdapDirectory(DirectorySettings.from_config(config.directory))
-    except ValueError as exc:
-        return Result(False, "directory", str(exc))
+    ldap = LdapDirectory(config.directory)
     try:
         ok, detail = await ldap.test_connection()
     finally:

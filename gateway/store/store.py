@@ -291,7 +291,7 @@ class Store:
         """This printgate's printed and measured jobs whose charge a restart cut short."""
         query = select(JobRow).where(
             JobRow.state == completed,
-            JobRow.analysis_status == "done",
+            JobRow.analysis_status == "done",  # AnalysisStatus.DONE, as the jobs layer has it
             JobRow.costed_at.is_(None),
             JobRow.instance == instance,
         )

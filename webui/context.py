@@ -1,0 +1,85 @@
+"""What the web UI reads and does, handed in once by `webui.app.setup`.
+
+The pages see this context and nothing else of the gateway: the queue views, a queue's jobs,
+the release desk's held jobs and claims, the configuration and the SNMP records. Only
+`from_gateway` knows where these live inside the service, so gateway's internals can move
+without the pages noticing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from gateway.config import Config
+from gateway.identity.release import Claim
+from gateway.jobs.manager import Job
+from gateway.jobs.state import ACTIVE_STATES, TERMINAL_STATES
+from gateway.server.operations import Gateway
+from gateway.server.queue_attrs import QueueView
+from gateway.snmp import records, report
+from gateway.snmp.report import ReportRow
+from gateway.store.store import Store
+
+
+@dataclass(frozen=True)
+class OpenAlert:
+    """An SNMP alert episode not yet closed, with the address of its device."""
+
+    device: str
+    message: str
+    opened: datetime
+
+
+@dataclass(frozen=True)
+class Fleet:
+    """The printers read over SNMP: one row per device (as in the mailed meter report), and the
+    alerts still open."""
+
+    rows: list[ReportRow]
+    alerts: list[OpenAlert]
+
+
+@dataclass(frozen=True)
+class WebContext:
+    config: Config
+    queues: Mapping[str, QueueView]
+    queued_count: Callable[[str], int]  # a queue's jobs not yet ended
+    recent_jobs: Callable[[str, int], Awaitable[list[Job]]]  # queue, at most: newest first
+    held_jobs: Callable[[], Awaitable[list[Job]]]  # waiting for credentials, oldest first
+    claim: Callable[[int, Claim], Awaitable[Job]]  # ReleaseError, for the claimant, if refused
+    fleet: Callable[[], Awaitable[Fleet]]
+
+
+def from_gateway(gateway: Gateway, config: Config) -> WebContext:
+    """The context of a running service, from the object its IPP operations act on."""
+    jobs = gateway.jobs
+    desk = gateway.desk
+
+    async def recent_jobs(queue: str, limit: int) -> list[Job]:
+        states = ACTIVE_STATES + TERMINAL_STATES
+        return await jobs.list(queue, states, limit=limit, newest_first=True)
+
+    async def held_jobs() -> list[Job]:
+        return await desk.held()
+
+    return WebContext(
+        config=config,
+        queues=gateway.queues,
+        queued_count=jobs.queued_count,
+        recent_jobs=recent_jobs,
+        held_jobs=held_jobs,
+        claim=desk.claim,
+        fleet=lambda: read_fleet(jobs.store, config),
+    )
+
+
+async def read_fleet(store: Store, config: Config) -> Fleet:
+    rows = await report.rows_from_store(store, config.snmp)
+    addresses = {device.id: device.address for device in await records.devices(store)}
+    alerts = [
+        OpenAlert(addresses.get(alert.device_id, ""), alert.message, alert.opened_at)
+        for alert in await records.open_alerts(store)
+    ]
+    return Fleet(rows, alerts)
