@@ -13,7 +13,7 @@ from ..analysis.figures import JobOptions, Thresholds
 from ..analysis.job_options import media_from_name
 from ..analysis.runner import Measurement, Request, measure
 from ..config import load
-from .lists import CommandError
+from .common import CommandError
 
 RANGE = re.compile(r"^(\d+)(?:-(\d+))?$")
 

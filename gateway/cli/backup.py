@@ -9,7 +9,7 @@ from typing import Any
 from ..config import load
 from ..maintenance.backup import BackupError, create
 from ..maintenance.restore import restore
-from .lists import CommandError
+from .common import CommandError
 
 
 def backup(args: argparse.Namespace) -> int:

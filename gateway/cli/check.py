@@ -16,7 +16,7 @@ from typing import Any
 from ..addons.dnssd import browse
 from ..config import ConfigError, config_path, load
 from ..maintenance.check import Result, run_checks
-from .lists import CommandError
+from .common import CommandError
 
 # Values that must not leave the machine in a support bundle.
 _SECRET_KEY = re.compile(

@@ -1,5 +1,6 @@
 """`printgate user|project|department import QUEUE CSV` and `... export QUEUE [CSV]`: the CSV
-files of lists_csv.py read into and written from a queue's list in the store."""
+files of accounting/lists_csv.py read into and written from a queue's list in the store.
+cli/lists.py adds these two subcommands to each list's group through register_csv."""
 
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ from ..accounting.lists_csv import (
 from ..config import load
 from ..runtime.passwords import hash_password
 from ..store.store import Store
-from .lists import CommandError, _known_queue, run
+from .common import CommandError, known_queue, run
 
 HASHING_NOTICE = 10  # say so before hashing this many passwords: each takes a noticeable time
 
@@ -111,7 +112,7 @@ class _Outcome:
 def import_command(kind: Kind) -> Callable[[argparse.Namespace], int]:
     def command(args: argparse.Namespace) -> int:
         config = load(args.config)
-        _known_queue(config, args.queue)
+        known_queue(config, args.queue)
         data = _read(args.csv)
 
         async def action(store: Store) -> _Outcome:
@@ -187,7 +188,7 @@ def _puts(records: Sequence[Record]) -> list[Put]:
 def export_command(kind: Kind) -> Callable[[argparse.Namespace], int]:
     def command(args: argparse.Namespace) -> int:
         config = load(args.config)
-        _known_queue(config, args.queue)
+        known_queue(config, args.queue)
         statuses = STATUSES if args.removed else ("enabled", "disabled")
 
         async def action(store: Store) -> list[Entry]:

@@ -13,7 +13,7 @@ from ..accounting.costing import RateError, Settings
 from ..accounting.rates import SETTING_KEYS, Rates
 from ..config import load
 from ..store.store import Store
-from .lists import CommandError, run
+from .common import CommandError, run
 
 
 def _settings_show(args: argparse.Namespace) -> int:

@@ -11,19 +11,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..config import SNMP_AUTH, SNMP_PRIV, load
-from .lists import CommandError, run
+from ..snmp.types import Credentials, SnmpError, Target
+from .common import CommandError, run
 
 if TYPE_CHECKING:
     from ..snmp import discovery
-    from ..snmp.client import Credentials
 
-# The SNMP, report and mail modules are imported by the commands that use them: pysnmp and
-# openpyxl (with numpy) would add most of a second to every other printgate command.
+# The SNMP, report and mail modules are imported by the commands that use them (only the plain
+# types above are not): pysnmp and openpyxl (with numpy) would add most of a second to every
+# other printgate command.
 
 
 def _credentials(args: argparse.Namespace) -> Credentials:
-    from ..snmp.client import Credentials
-
     if args.v3:
         if not args.user:
             raise CommandError("--v3 needs --user")
@@ -42,7 +41,7 @@ def _credentials(args: argparse.Namespace) -> Credentials:
 
 
 def poll(args: argparse.Namespace) -> int:
-    from ..snmp.client import SnmpClient, SnmpError, Target, split_host_port
+    from ..snmp.client import SnmpClient, split_host_port
     from ..snmp.poller import read_device
 
     host, port = split_host_port(args.target, args.port)
@@ -72,7 +71,7 @@ def poll(args: argparse.Namespace) -> int:
 
 def discover(args: argparse.Namespace) -> int:
     from ..snmp import discovery, records
-    from ..snmp.client import Credentials, SnmpClient
+    from ..snmp.client import SnmpClient
 
     try:
         discovery.hosts(args.cidr)

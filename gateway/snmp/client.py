@@ -18,6 +18,12 @@ from typing import TYPE_CHECKING, Any
 from . import ber
 from .oids import Oid
 from .reading import Value
+
+# Re-exported: the rest of the package and its users import these from here.
+from .types import Credentials as Credentials
+from .types import SnmpError as SnmpError
+from .types import SnmpTimeout as SnmpTimeout
+from .types import Target as Target
 from .udp import Timeout, UdpManager
 
 if TYPE_CHECKING:
@@ -30,37 +36,6 @@ MAX_REPETITIONS = 12
 MAX_ROUNDS = 40  # a broken agent that never ends a column must not keep us forever
 # Variables per GET: agents commonly answer up to 64 (snmpsim's limit) before tooBig.
 MAX_VARBINDS = 60
-
-
-class SnmpError(Exception):
-    """The device did not answer, or answered with an error."""
-
-
-class SnmpTimeout(SnmpError):
-    pass
-
-
-@dataclass(frozen=True)
-class Credentials:
-    version: str = "2c"
-    community: str = "public"
-    user: str = ""
-    auth_protocol: str = ""
-    auth_password: str = ""
-    priv_protocol: str = ""
-    priv_password: str = ""
-    context: str = ""  # SNMPv3 context name (agents serving several devices tell them apart)
-
-
-@dataclass(frozen=True)
-class Target:
-    host: str
-    port: int = 161
-    credentials: Credentials = Credentials()
-
-    @property
-    def address(self) -> str:
-        return f"{self.host}:{self.port}"
 
 
 def split_host_port(text: str, default_port: int = 161) -> tuple[str, int]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pyasn1.type import univ
 from pysnmp.entity.rfc3413 import cmdgen
@@ -35,9 +35,7 @@ from pysnmp.proto.rfc1902 import Null, ObjectName
 
 from .oids import Oid
 from .reading import Value
-
-if TYPE_CHECKING:
-    from .client import Credentials, Target
+from .types import Credentials, SnmpError, SnmpTimeout, Target
 
 AUTH_PROTOCOLS = {
     "": usmNoAuthProtocol,
@@ -88,8 +86,6 @@ class V3Engine:
         return self._context
 
     async def transport(self, target: Target, wait: float, retries: int) -> Any:
-        from .client import SnmpError
-
         try:
             return await UdpTransportTarget.create(
                 (target.host, target.port), timeout=wait, retries=retries
@@ -106,8 +102,6 @@ class V3Engine:
         non_repeaters: int,
         max_repetitions: int,
     ) -> tuple[int, int, list[tuple[Oid, Value | None]]]:
-        from .client import SnmpError, SnmpTimeout
-
         context = self._context_of(target)
         address, _params = _LCD.configure(
             self.engine, auth_data(target.credentials), transport, context.contextName
