@@ -16,7 +16,8 @@ from typing import Any
 from gateway.config import JobsConfig, PrinterConfig
 from gateway.ipp import Group, JobState, Tag
 from gateway.ipp import model as m
-from gateway.jobs.manager import Job, JobManager
+from gateway.jobs.manager import JobManager
+from gateway.jobs.record import Job
 from gateway.jobs.state import ForwardPhase, ForwardStarted, Queued
 from gateway.printers.backend import UpstreamStatus
 from gateway.printers.forwarder import Forwarder

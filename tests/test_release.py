@@ -20,7 +20,8 @@ from gateway.identity.release import Claim, ReleaseDesk, ReleaseError
 from gateway.identity.sql import SqlIdentity
 from gateway.ipp import JobState
 from gateway.jobs.events import JobEnded
-from gateway.jobs.manager import Job, JobManager
+from gateway.jobs.manager import JobManager
+from gateway.jobs.record import Job
 from gateway.jobs.spool import Spool
 from gateway.jobs.state import HeldForCredentials
 from gateway.printers.dispatcher import Dispatcher

@@ -14,7 +14,7 @@ from datetime import datetime
 
 from gateway.config import Config
 from gateway.identity.release import Claim
-from gateway.jobs.manager import Job
+from gateway.jobs.record import Job
 from gateway.jobs.state import ACTIVE_STATES, TERMINAL_STATES
 from gateway.server.operations import Gateway
 from gateway.server.queue_attrs import QueueView

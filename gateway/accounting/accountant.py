@@ -21,7 +21,8 @@ from ..config import AnalysisConfig
 from ..ipp import JobState
 from ..ipp.supported import decode_template
 from ..jobs.events import DocumentSpooled, JobEnded, JobMeasured
-from ..jobs.manager import Job, JobManager
+from ..jobs.manager import JobManager
+from ..jobs.record import Job
 from ..jobs.spool import Spool
 from ..jobs.state import AnalysisStatus
 from ..store.store import StoreUnavailable

@@ -6,7 +6,7 @@ import json
 from decimal import Decimal
 from typing import Any
 
-from ..jobs.manager import Job
+from ..jobs.record import Job
 from ..jobs.state import AnalysisStatus
 from .costing import quantum
 

@@ -12,7 +12,8 @@ import logging
 
 from ..ipp import JobState
 from ..jobs.events import JobEnded, JobMeasured, JobStarted
-from ..jobs.manager import Job, JobManager
+from ..jobs.manager import JobManager
+from ..jobs.record import Job
 from ..snmp.metercheck import Meter, MeterSample, mismatch
 
 log = logging.getLogger(__name__)

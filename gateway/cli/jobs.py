@@ -9,7 +9,7 @@ from typing import Any
 from ..accounting import job_report
 from ..config import load
 from ..ipp import JobState
-from ..jobs.manager import Job
+from ..jobs.record import Job
 from ..store.store import Store
 from .common import CommandError, run
 

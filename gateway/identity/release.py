@@ -14,7 +14,8 @@ from datetime import timedelta
 from ..config import QueueConfig
 from ..ipp import JobState
 from ..ipp.supported import decode_template
-from ..jobs.manager import Job, JobManager
+from ..jobs.manager import JobManager
+from ..jobs.record import Job
 from ..jobs.state import INCOMING, AwaitingDocument, Event, ready
 from ..printers.dispatcher import Dispatcher
 from ..store.store import now

@@ -4,12 +4,10 @@ record, to be changed only through the job manager."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from ..ipp.enums import JobState
-
-if TYPE_CHECKING:
-    from .manager import Job
+from .record import Job
 
 
 @dataclass(frozen=True)

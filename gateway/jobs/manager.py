@@ -6,121 +6,27 @@ on, so after a crash the store says exactly how far each job got, then tells the
 from __future__ import annotations
 
 import asyncio
-import dataclasses
-import enum
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from ..hooks import Hooks
 from ..ipp.enums import JobState
 from ..store.journal import Journal
-from ..store.models import JobRow
 from ..store.store import Store, StoreUnavailable, now
 from .events import JobAccepted, JobEnded, JobStarted, JobStateChanged
+from .record import Job, stored_value
 from .state import (
     ACTIVE_STATES,
     EVENT_FIELDS,
     TERMINAL_STATES,
-    AnalysisStatus,
     Event,
-    ForwardPhase,
     ForwardStarted,
     next_state,
 )
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class Job:
-    """A job as printgate knows it; mirrors accounting.models.JobRow."""
-
-    id: int
-    uuid: str
-    queue: str
-    state: JobState
-    created_at: datetime
-    name: str = ""
-    user: str = ""
-    origin_host: str = ""
-    reasons: tuple[str, ...] = ()
-    message: str = ""
-    document_format: str = ""
-    document_name: str = ""
-    document_path: str = ""
-    document_bytes: int = 0
-    template: bytes = b""
-    hold_until: str = ""
-    copies: int = 1
-    sides: str = ""
-    color_mode: str = ""
-    media: str = ""
-    processing_at: datetime | None = None
-    completed_at: datetime | None = None
-    printer: str = ""
-    upstream_uri: str = ""
-    upstream_job_id: int = 0
-    forward_phase: ForwardPhase = ForwardPhase.NONE
-    attempts: int = 0
-    impressions: int | None = None
-    media_sheets: int | None = None
-    pages: int | None = None
-    failure_reason: str = ""
-    project: str = ""
-    department: str = ""
-    billable: bool = True
-    comment: str = ""
-    released_at: datetime | None = None
-    instance: str = ""
-    analysis_status: AnalysisStatus = AnalysisStatus.PENDING
-    analysis_error: str = ""
-    measured_pages: int | None = None
-    measured_impressions: int | None = None
-    measured_sheets: int | None = None
-    color_impressions: int | None = None
-    mono_impressions: int | None = None
-    coverage_c: float | None = None
-    coverage_m: float | None = None
-    coverage_y: float | None = None
-    coverage_k: float | None = None
-    area_printed_m2: float | None = None
-    area_used_m2: float | None = None
-    length_used_m: float | None = None
-    measurement: str = ""
-    media_type: str = ""
-    printer_model: str = ""
-    currency: str = ""
-    cost: Decimal | None = None
-    cost_tax: Decimal | None = None
-    cost_gross: Decimal | None = None
-    price: Decimal | None = None
-    price_tax: Decimal | None = None
-    price_gross: Decimal | None = None
-    cost_breakdown: str = ""
-    price_breakdown: str = ""
-    costed_at: datetime | None = None
-    meter_delta: int | None = None
-    meter_mismatch: bool = False
-
-    @property
-    def is_terminal(self) -> bool:
-        return self.state in TERMINAL_STATES
-
-    @classmethod
-    def from_row(cls, row: JobRow) -> Job:
-        values = {f.name: getattr(row, f.name) for f in dataclasses.fields(cls)}
-        values["state"] = JobState(row.state)
-        values["reasons"] = tuple(r for r in row.reasons.split(",") if r)
-        values["forward_phase"] = ForwardPhase(row.forward_phase)
-        values["analysis_status"] = AnalysisStatus(row.analysis_status)
-        return cls(**values)
-
-    def row_fields(self) -> dict[str, Any]:
-        return {f.name: _stored(f.name, getattr(self, f.name)) for f in dataclasses.fields(self)}
 
 
 def _log_state(job: Job) -> None:
@@ -131,16 +37,6 @@ def _check_fields(changes: dict[str, Any]) -> None:
     refused = EVENT_FIELDS & changes.keys()
     if refused:
         raise ValueError(f"{', '.join(sorted(refused))}: changed only by a state table event")
-
-
-def _stored(name: str, value: Any) -> Any:
-    if name == "state":
-        return int(value)
-    if name == "reasons":
-        return ",".join(value)
-    if isinstance(value, enum.StrEnum):
-        return str(value)
-    return value
 
 
 @dataclass
@@ -222,7 +118,7 @@ class JobManager:
         await self._persist(job, changes)
 
     async def _persist(self, job: Job, changes: dict[str, Any]) -> None:
-        await self._write_changes(job.id, {k: _stored(k, v) for k, v in changes.items()})
+        await self._write_changes(job.id, {k: stored_value(k, v) for k, v in changes.items()})
         for name, value in changes.items():
             setattr(job, name, value)
         if job.is_terminal:

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 
 from ..config import Config, QueueConfig
 from ..ipp import JobState
-from ..jobs.manager import Job, JobManager
+from ..jobs.manager import JobManager
+from ..jobs.record import Job
 from ..jobs.spool import Spool
 from ..jobs.state import Aborted, Canceled, ForwardPhase, PrinterStopped
 from ..tasks import TaskKeeper

@@ -18,7 +18,8 @@ from ..config import JobsConfig
 from ..ipp import Attribute, JobState
 from ..ipp import model as m
 from ..ipp.supported import decode_template, unsupported_part
-from ..jobs.manager import Job, JobManager
+from ..jobs.manager import JobManager
+from ..jobs.record import Job
 from ..jobs.state import (
     Aborted,
     AbortedByPrinter,

@@ -8,7 +8,7 @@ from datetime import datetime
 from ..ipp import Attribute, Tag
 from ..ipp import model as m
 from ..ipp.supported import decode_template
-from ..jobs.manager import Job
+from ..jobs.record import Job
 from .queue_attrs import Origin, is_job_template
 
 GET_JOBS_DEFAULT = frozenset({"job-id", "job-uri"})

@@ -8,7 +8,7 @@ from ...identity.release import held_for_credentials
 from ...ipp import JobState, Status, Tag
 from ...ipp import model as m
 from ...ipp.supported import decode_template, encode_template
-from ...jobs.manager import Job
+from ...jobs.record import Job
 from ...jobs.state import ACTIVE_STATES, HELD, INCOMING, HeldBySubmitter, Queued
 from ..queue_attrs import HOLD_UNTIL, QueueView
 from .core import (

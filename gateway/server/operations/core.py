@@ -13,7 +13,8 @@ from ...identity.gate import Gate, Presented
 from ...identity.release import ReleaseDesk
 from ...ipp import Attribute, Group, Message, Status, Tag
 from ...ipp import model as m
-from ...jobs.manager import Job, JobManager
+from ...jobs.manager import JobManager
+from ...jobs.record import Job
 from ...jobs.spool import Spool
 from ...printers.dispatcher import Dispatcher
 from ...tasks import TaskKeeper

@@ -13,7 +13,7 @@ from ...ipp import Attribute, Group, Status, Tag
 from ...ipp import model as m
 from ...ipp.supported import encode_template, unsupported_part
 from ...jobs.events import DocumentSpooled
-from ...jobs.manager import Job
+from ...jobs.record import Job
 from ...jobs.spool import CompressionError, DocumentTooLarge, SpoolError
 from ...jobs.state import (
     INCOMING,
