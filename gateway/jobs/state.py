@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from typing import ClassVar
 
 from ..ipp.enums import JobState
 
@@ -53,11 +54,14 @@ class JobAlreadyEnded(IllegalTransition):
 
 @dataclass(frozen=True)
 class Event:
-    """Something that happened to a job. Subclasses name the reasons and message it leaves."""
+    """Something that happened to a job, and the job-state-reasons and job-state-message it
+    leaves: REASONS unless the event names its own."""
+
+    REASONS: ClassVar[tuple[str, ...]] = ()
 
     @property
     def reasons(self) -> tuple[str, ...]:
-        raise NotImplementedError
+        return self.REASONS
 
     @property
     def message(self) -> str:
@@ -71,9 +75,7 @@ class Event:
 class Queued(Event):
     """Complete, with nothing missing: it waits for its turn at a printer."""
 
-    @property
-    def reasons(self) -> tuple[str, ...]:
-        return ("none",)
+    REASONS = ("none",)
 
     @property
     def message(self) -> str:
@@ -84,9 +86,7 @@ class Queued(Event):
 class HeldBySubmitter(Event):
     """Held as its submitter asked (job-hold-until, Hold-Job)."""
 
-    @property
-    def reasons(self) -> tuple[str, ...]:
-        return (HELD,)
+    REASONS = (HELD,)
 
     @property
     def message(self) -> str:
@@ -138,10 +138,7 @@ def ready(hold_until: str) -> Queued | HeldBySubmitter:
 @dataclass(frozen=True)
 class ForwardStarted(Event):
     printer: str
-
-    @property
-    def reasons(self) -> tuple[str, ...]:
-        return ("job-transforming",)
+    REASONS = ("job-transforming",)
 
     @property
     def message(self) -> str:
@@ -151,10 +148,7 @@ class ForwardStarted(Event):
 @dataclass(frozen=True)
 class Printing(Event):
     printer: str
-
-    @property
-    def reasons(self) -> tuple[str, ...]:
-        return ("job-printing",)
+    REASONS = ("job-printing",)
 
     @property
     def message(self) -> str:
@@ -166,10 +160,7 @@ class PrinterStopped(Event):
     """No printer can take it now, or its printer stopped or went quiet: it waits, spooled."""
 
     text: str
-
-    @property
-    def reasons(self) -> tuple[str, ...]:
-        return ("printer-stopped",)
+    REASONS = ("printer-stopped",)
 
     @property
     def message(self) -> str:
@@ -183,10 +174,7 @@ class PrinterStopped(Event):
 class Printed(Event):
     printer: str
     note: str = ""  # how we know, when it is not the printer's own word
-
-    @property
-    def reasons(self) -> tuple[str, ...]:
-        return ("job-completed-successfully",)
+    REASONS = ("job-completed-successfully",)
 
     @property
     def message(self) -> str:
@@ -196,10 +184,7 @@ class Printed(Event):
 @dataclass(frozen=True)
 class CanceledAtDevice(Event):
     printer: str
-
-    @property
-    def reasons(self) -> tuple[str, ...]:
-        return ("job-canceled-at-device",)
+    REASONS = ("job-canceled-at-device",)
 
     @property
     def message(self) -> str:
@@ -210,10 +195,7 @@ class CanceledAtDevice(Event):
 class AbortedByPrinter(Event):
     printer: str
     detail: str
-
-    @property
-    def reasons(self) -> tuple[str, ...]:
-        return ("job-aborted-by-system",)
+    REASONS = ("job-aborted-by-system",)
 
     @property
     def message(self) -> str:
@@ -226,10 +208,7 @@ class LostByPrinter(Event):
     and nothing shows that it printed: never recorded as printed, never sent again."""
 
     printer: str
-
-    @property
-    def reasons(self) -> tuple[str, ...]:
-        return ("job-aborted-by-system",)
+    REASONS = ("job-aborted-by-system",)
 
     @property
     def message(self) -> str:
@@ -258,10 +237,7 @@ class Aborted(Event):
     """printgate gave up on the job: no document, no printer in time, contact lost."""
 
     text: str
-
-    @property
-    def reasons(self) -> tuple[str, ...]:
-        return ("job-aborted-by-system",)
+    REASONS = ("job-aborted-by-system",)
 
     @property
     def message(self) -> str:
