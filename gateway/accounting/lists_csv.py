@@ -1,6 +1,6 @@
 """SmartTracker's Import CSV and Export CSV for a queue's users, projects and departments, in the
 columns of its grids. Pure: bytes in, records or (line, message) problems out; rows out to a text
-stream. The store and the command line are in lists_csv_cli.py."""
+stream. The store and the command line are in accounting/lists.py and cli/lists_csv.py."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """The aiohttp application: the IPP POST route with the body streamed into the decoder, and the
-small fixed routes (health, icons). Policy lives in operations.py, not here."""
+small fixed routes (health, icons). Policy lives in operations/, not here."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Alembic environment: runs on the connection printgate hands over (see accounting/db.py)."""
+"""Alembic environment: runs on the connection printgate hands over (see store/db.py)."""
 
 from __future__ import annotations
 
