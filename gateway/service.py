@@ -270,7 +270,10 @@ class Service:
                 hooks.add(addon)
         gateway = Gateway(queues, jobs, spool, dispatcher, self.tasks, gate, desk)
         app = make_app(Operations(gateway), config.server.max_attribute_bytes, lambda: self.ready)
-        metrics.setup(app, monitoring)
+        web_config = config.web
+        metrics.setup(
+            app, monitoring, metrics.Access(web_config.metrics_token_file, web_config.metrics_allow)
+        )
         for web_addon in entry_points(group=WEB_ADDONS):
             web_addon.load()(app, gateway, config)
         runner = web.AppRunner(
@@ -381,7 +384,14 @@ class Service:
         if await store.add_first_app_user(
             "admin", hash_password(password), "admin", "admin@localhost", "Administrator"
         ):
-            print(f"First administrator: admin / {password}  (shown once; change it)", flush=True)
+            rule = "=" * 72
+            print(
+                f"\n{rule}\n  First administrator: printgate's first console account\n\n"
+                f"      user name:  admin\n      password:   {password}\n\n"
+                "  Shown this once. Sign in at the web console's /signin and choose a new\n"
+                f"  password there (it is asked at the first sign-in).\n{rule}\n",
+                flush=True,
+            )
 
     def _banner(self) -> None:
         for address in self.config.server.listen:

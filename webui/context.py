@@ -12,10 +12,14 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
+from aiohttp import web
+
 from gateway.config import Config
+from gateway.identity.accounts import Accounts
 from gateway.identity.release import Claim
 from gateway.jobs.record import Job
 from gateway.jobs.state import ACTIVE_STATES, TERMINAL_STATES
+from gateway.runtime.mail import Mailer
 from gateway.server.operations import Gateway
 from gateway.server.queue_attrs import QueueView
 from gateway.snmp import records, report
@@ -44,12 +48,18 @@ class Fleet:
 @dataclass(frozen=True)
 class WebContext:
     config: Config
+    store: Store
+    accounts: Accounts
     queues: Mapping[str, QueueView]
     queued_count: Callable[[str], int]  # a queue's jobs not yet ended
     recent_jobs: Callable[[str, int], Awaitable[list[Job]]]  # queue, at most: newest first
     held_jobs: Callable[[], Awaitable[list[Job]]]  # waiting for credentials, oldest first
     claim: Callable[[int, Claim], Awaitable[Job]]  # ReleaseError, for the claimant, if refused
     fleet: Callable[[], Awaitable[Fleet]]
+    mailer: Callable[[], Awaitable[Mailer]]  # the outgoing mail settings in force now
+
+
+CONTEXT_KEY = web.AppKey("webui-context", WebContext)
 
 
 def from_gateway(gateway: Gateway, config: Config) -> WebContext:
@@ -64,14 +74,20 @@ def from_gateway(gateway: Gateway, config: Config) -> WebContext:
     async def held_jobs() -> list[Job]:
         return await desk.held()
 
+    async def mailer() -> Mailer:
+        return Mailer(config.mail)
+
     return WebContext(
         config=config,
+        store=jobs.store,
+        accounts=Accounts(jobs.store),
         queues=gateway.queues,
         queued_count=jobs.queued_count,
         recent_jobs=recent_jobs,
         held_jobs=held_jobs,
         claim=desk.claim,
         fleet=lambda: read_fleet(jobs.store, config),
+        mailer=mailer,
     )
 
 

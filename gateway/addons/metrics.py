@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import hmac
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from aiohttp import web
 from sqlalchemy import func, select, text
@@ -141,14 +143,39 @@ def _escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
+@dataclass(frozen=True)
+class Access:
+    """Who may scrape: a bearer token (read from its file at each request, so a new secret
+    needs no restart) or an allowed source address."""
+
+    token_file: str
+    allow: tuple[str, ...]
+
+    def permits(self, request: web.Request) -> bool:
+        if request.remote in self.allow:
+            return True
+        if not self.token_file:
+            return False
+        try:
+            token = Path(self.token_file).read_text().strip()
+        except OSError:
+            return False
+        offered = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        return bool(token) and hmac.compare_digest(offered.encode(), token.encode())
+
+
 METRICS_KEY = web.AppKey("metrics", Metrics)
+ACCESS_KEY = web.AppKey("metrics-access", Access)
 
 
 async def handle_metrics(request: web.Request) -> web.Response:
+    if not request.app[ACCESS_KEY].permits(request):
+        raise web.HTTPForbidden(text="/metrics: a bearer token or an allowed address is needed")
     body = await request.app[METRICS_KEY].render()
     return web.Response(text=body, headers={"Content-Type": CONTENT_TYPE})
 
 
-def setup(app: web.Application, metrics: Metrics) -> None:
+def setup(app: web.Application, metrics: Metrics, access: Access) -> None:
     app[METRICS_KEY] = metrics
+    app[ACCESS_KEY] = access
     app.router.add_get("/metrics", handle_metrics)

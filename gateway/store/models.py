@@ -163,6 +163,55 @@ class AppUserRow(Base):
     email: Mapped[str] = mapped_column(String(255))
     full_name: Mapped[str] = mapped_column(String(255), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    first_name: Mapped[str] = mapped_column(String(100), default="")
+    last_name: Mapped[str] = mapped_column(String(100), default="")
+    # A one-time password (the first administrator's, or one an administrator set) must be
+    # replaced at the next sign-in.
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
+    totp_secret: Mapped[str] = mapped_column(String(64), default="")  # empty: no second factor
+    language: Mapped[str] = mapped_column(String(10), default="")  # empty: the console's
+
+
+class ConsoleSessionRow(Base):
+    """A signed-in console session. The cookie carries a random token; only its SHA-256 is
+    kept, so a copy of the database signs no one in. Deleting the row ends the session."""
+
+    __tablename__ = "console_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(Integer, index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    address: Mapped[str] = mapped_column(String(64), default="")
+
+
+class PasswordResetRow(Base):
+    """A "forgot password" link: single use, valid until expires_at; the mail carries the
+    token, the store its SHA-256."""
+
+    __tablename__ = "password_resets"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(Integer, index=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class AuditRow(Base):
+    """One change made in the console or the CLI: who, when, through what, to what, and the
+    values before and after (JSON objects)."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    actor: Mapped[str] = mapped_column(String(100))
+    source: Mapped[str] = mapped_column(String(10))  # console | cli
+    action: Mapped[str] = mapped_column(String(100))
+    target: Mapped[str] = mapped_column(String(255), default="")
+    before: Mapped[str] = mapped_column(Text, default="")
+    after: Mapped[str] = mapped_column(Text, default="")
 
 
 class JobRow(Base):

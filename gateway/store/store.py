@@ -219,7 +219,9 @@ class Store:
             _take_turns(session, FIRST_ADMIN_LOCK)
             if session.scalar(select(func.count()).select_from(AppUserRow)):
                 return False
-            session.add(_app_user(username, password_hash, role, email, full_name))
+            user = _app_user(username, password_hash, role, email, full_name)
+            user.must_change_password = True  # its password was printed once: a one-time one
+            session.add(user)
             return True
 
         return await self.write(fn)

@@ -1,0 +1,73 @@
+"""/console/: what every console account sees first: the queues with their state and recent
+jobs, and the fleet read over SNMP."""
+
+from __future__ import annotations
+
+import time
+
+from aiohttp import web
+
+from gateway.server.queue_attrs import Origin
+
+from ..context import CONTEXT_KEY
+from ..pages import render
+from ..security.areas import EVERY_ROLE, area
+
+RECENT_JOBS = 50
+
+
+def _origin(request: web.Request) -> Origin:
+    return Origin(host=request.host, secure=request.secure)
+
+
+async def queues_page(request: web.Request) -> web.Response:
+    context = request.config_dict[CONTEXT_KEY]
+    origin = _origin(request)
+    queues = []
+    for view in context.queues.values():
+        state, _reasons, message = view.state()
+        queues.append(
+            {
+                "name": view.name,
+                "info": view.queue.info,
+                "uri": f"{origin.ipp_scheme}://{origin.host}/ipp/print/{view.name}",
+                "state": state.name.lower(),
+                "message": message,
+                "jobs": context.queued_count(view.name),
+                "printers": [(p.name, p.up, p.last_error) for p in view.printers],
+            }
+        )
+    return render(request, "console/queues.html", queues=queues)
+
+
+async def queue_page(request: web.Request) -> web.Response:
+    context = request.config_dict[CONTEXT_KEY]
+    view = context.queues.get(request.match_info["name"])
+    if view is None:
+        raise web.HTTPNotFound(text="no such queue")
+    jobs = await context.recent_jobs(view.name, RECENT_JOBS)
+    origin = _origin(request)
+    return render(
+        request,
+        "console/queue.html",
+        queue=view,
+        uri=f"{origin.ipp_scheme}://{origin.host}/ipp/print/{view.name}",
+        state=view.state(),
+        jobs=jobs,
+        now=time.time(),
+    )
+
+
+async def fleet_page(request: web.Request) -> web.Response:
+    """The printers read over SNMP: latest meters and supplies (new and stale highlighted as
+    in the mailed report), and the alert episodes still open."""
+    fleet = await request.config_dict[CONTEXT_KEY].fleet()
+    return render(request, "console/fleet.html", rows=fleet.rows, alerts=fleet.alerts)
+
+
+def make() -> web.Application:
+    app = area("overview", EVERY_ROLE)
+    app.router.add_get("/", queues_page)
+    app.router.add_get("/queues/{name}", queue_page)
+    app.router.add_get("/fleet", fleet_page)
+    return app

@@ -1,0 +1,1 @@
+"""The console's guards: sessions, role checks, CSRF, sign-in throttling, security headers."""
