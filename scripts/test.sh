@@ -40,6 +40,7 @@ REQUIREMENTS=(
   "curl                          curl"
   "systemd-analyze               systemd"
   "/lib/$(uname -m)-linux-gnu/libnss_mdns4_minimal.so.2 libnss-mdns"
+  "chromium                      chromium"
 )
 
 present() {

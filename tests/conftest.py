@@ -70,10 +70,12 @@ _postgresql_only: set[str] = set()
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if ON_POSTGRESQL:
-        database_free = [item for item in items if item.get_closest_marker("no_database")]
-        if database_free:
-            config.hook.pytest_deselected(items=database_free)
-            items[:] = [item for item in items if not item.get_closest_marker("no_database")]
+        # Tests that touch no database, and browser tests (the store code under the console
+        # is tested on both databases by its HTTP-level tests), run in the SQLite pass only.
+        once = [item for item in items if _runs_once(item)]
+        if once:
+            config.hook.pytest_deselected(items=once)
+            items[:] = [item for item in items if not _runs_once(item)]
         return
     deselected = [item for item in items if item.get_closest_marker("postgresql")]
     if deselected:
@@ -82,6 +84,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         _postgresql_only.update(item.nodeid for item in deselected)
     if hasattr(config, "workeroutput"):
         config.workeroutput["postgresql_only"] = sorted(_postgresql_only)
+
+
+def _runs_once(item: pytest.Item) -> bool:
+    browser = "console_factory" in getattr(item, "fixturenames", ())
+    return browser or item.get_closest_marker("no_database") is not None
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -303,3 +310,24 @@ def smtp_sink() -> Iterator[Any]:
         yield sink
     finally:
         sink.stop()
+
+
+# --- the console in a browser (tests/browser.py) ------------------------------------------
+
+
+@pytest.fixture
+async def console_factory(
+    tmp_path: Path, database_url: str, request: pytest.FixtureRequest
+) -> AsyncIterator[Any]:
+    """`await console_factory.start(**toml_tables)` -> a Console: an in-process printgate and
+    a chromium to open its console with (screenshots kept under test-artifacts/)."""
+    from tests.browser import console_factory as factory
+
+    async for made in factory(tmp_path, database_url, request.node.name):
+        yield made
+
+
+@pytest.fixture
+async def console(console_factory: Any) -> Any:
+    """A Console on the default tables: one queue `demo` on a virtual printer."""
+    return await console_factory.start()

@@ -16,6 +16,8 @@ from openpyxl import load_workbook
 
 from tests.peers import REPO_ROOT, Printgate, toml_dumps, wait_for
 from tests.snmp_peers import SmtpSink, SnmpSim, attachments, hp_printer
+from tests.test_credentials import printgate_cli
+from tests.web_client import SyncWebClient
 
 YELLOW = "00FFFF00"
 
@@ -105,8 +107,21 @@ def test_meter_report_is_mailed_on_its_schedule(
     # The low black toner was alerted once, and the web UI shows it with the meters.
     alerts = [m for m in smtp_sink.received() if m["Subject"].startswith("printgate alert")]
     assert len(alerts) == 1 and "Black Cartridge HP 212X is low (5%)" in alerts[0]["Subject"]
-    status, page = gateway.get("/fleet")
-    text = page.decode()
+    printgate_cli(
+        gateway,
+        "admin",
+        "add",
+        "book",
+        "--role",
+        "bookkeeper",
+        "--email",
+        "b@example.org",
+        "--password-stdin",
+        password="a long bookkeeper password",
+    )
+    web = SyncWebClient(gateway.base_url)
+    web.sign_in("book", "a long bookkeeper password")
+    status, text = web.get("/console/fleet")
     assert status == 200 and "OFFICE1" in text and lobby.address in text
     assert "Black Cartridge HP 212X is low (5%)" in text
 

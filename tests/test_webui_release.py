@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import urllib.error
-import urllib.parse
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,17 +9,7 @@ from gateway.ipp import JobState
 from tests.ipp_call import job_state, print_job
 from tests.peers import IppEvePrinter, Printgate, wait_for
 from tests.test_credentials import printgate_cli
-
-
-def _post(gw: Printgate, path: str, form: dict[str, str]) -> tuple[int, str]:
-    request = urllib.request.Request(
-        gw.base_url + path, data=urllib.parse.urlencode(form).encode(), method="POST"
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=10) as reply:
-            return reply.status, reply.read().decode()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read().decode()
+from tests.web_client import SyncWebClient
 
 
 def test_a_held_job_is_claimed_on_the_release_page(
@@ -48,16 +35,17 @@ def test_a_held_job_is_claimed_on_the_release_page(
     job_id = print_job(uri, tmp_pdf.read_bytes(), name="boarding pass", user="Pixel 7")
     assert job_state(uri, job_id)[0] == JobState.PENDING_HELD
 
-    status, page = gw.get("/release")
+    web = SyncWebClient(gw.base_url)
+    status, page_text = web.get("/release")
     assert status == 200
-    assert f'action="/release/{job_id}"' in page.decode() and "boarding pass" in page.decode()
+    assert f'action="/release/{job_id}"' in page_text and "boarding pass" in page_text
 
-    status, page_text = _post(gw, f"/release/{job_id}", {"user": "dana", "project": "Nope"})
+    claim = {"user": "dana", "project": "Nope"}
+    status, page_text = web.post(f"/release/{job_id}", claim, "/release")
     assert status == 400 and "not a project of this queue" in page_text
     assert job_state(uri, job_id)[0] == JobState.PENDING_HELD
 
-    status, page_text = _post(
-        gw,
+    status, page_text = web.post(
         f"/release/{job_id}",
         {
             "user": "dana",
@@ -65,6 +53,7 @@ def test_a_held_job_is_claimed_on_the_release_page(
             "billable_offered": "1",
             "comment": "for the trip",
         },
+        "/release",
     )
     assert status == 200 and f"Job {job_id} is released" in page_text  # after the redirect
     wait_for(lambda: job_state(uri, job_id)[0] == JobState.COMPLETED, 30, what="printed")

@@ -29,8 +29,8 @@ SESSION_COOKIE = "printgate_session"
 ANONYMOUS_CSRF_COOKIE = "printgate_csrf"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
-SIGNED_KEY = "printgate.signed-in"
-ANONYMOUS_TOKEN_KEY = "printgate.anonymous-csrf"
+SIGNED_KEY: web.RequestKey[SignedIn | None] = web.RequestKey("signed-in")
+ANONYMOUS_TOKEN_KEY = web.RequestKey("anonymous-csrf", str)
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 NOT_WEB = ("/ipp/", "/icons/", "/healthz", "/metrics")
 # Where an account that must act first may still go.
@@ -42,8 +42,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def signed_in(request: web.Request) -> SignedIn | None:
-    value = request.get(SIGNED_KEY)
-    return value if isinstance(value, SignedIn) else None
+    return request.get(SIGNED_KEY)
 
 
 def csrf_token(request: web.Request) -> str:
@@ -51,7 +50,7 @@ def csrf_token(request: web.Request) -> str:
     signed = signed_in(request)
     if signed is not None:
         return signed.csrf_token
-    return str(request[ANONYMOUS_TOKEN_KEY])
+    return request[ANONYMOUS_TOKEN_KEY]
 
 
 def tokens_match(offered: str, expected: str) -> bool:
@@ -66,6 +65,11 @@ def accepts_upload(handler: Handler) -> Handler:
 
 def _is_upload_handler(request: web.Request) -> bool:
     return bool(getattr(request.match_info.handler, "accepts_upload", False))
+
+
+def see_other(location: str) -> web.Response:
+    """A 303 returned (not raised), for redirects that set or delete a cookie."""
+    return web.Response(status=303, headers={"Location": location})
 
 
 def set_session_cookie(response: web.StreamResponse, request: web.Request, token: str) -> None:

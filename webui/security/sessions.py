@@ -11,7 +11,7 @@ from aiohttp import web
 from gateway.identity.accounts import Account
 
 from ..context import CONTEXT_KEY
-from .guard import set_session_cookie
+from .guard import see_other, set_session_cookie
 
 log = logging.getLogger(__name__)
 HOME = "/console/"
@@ -34,6 +34,6 @@ async def open_session(request: web.Request, account: Account, target: str) -> w
     context = request.config_dict[CONTEXT_KEY]
     token, _signed = await context.accounts.open_session(account, source_address(request))
     log.info("console sign-in: %s from %s", account.username, source_address(request))
-    response = web.HTTPSeeOther(target)
+    response = see_other(target)
     set_session_cookie(response, request, token)
     return response

@@ -14,7 +14,7 @@ from ..context import CONTEXT_KEY
 from ..forms import Form
 from ..i18n import gettext
 from ..pages import render
-from .guard import SESSION_COOKIE, signed_in
+from .guard import SESSION_COOKIE, see_other, signed_in
 from .sessions import HOME, open_session, safe_next, source_address
 from .throttle import Throttle
 from .totp import second_factor_step
@@ -61,7 +61,7 @@ async def signout(request: web.Request) -> web.StreamResponse:
     signed = signed_in(request)
     if signed is not None:
         await request.config_dict[CONTEXT_KEY].accounts.end_session(signed.token_hash)
-    response = web.HTTPSeeOther("/signin")
+    response = see_other("/signin")
     response.del_cookie(SESSION_COOKIE, path="/")
     return response
 

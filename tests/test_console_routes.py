@@ -1,0 +1,134 @@
+"""Every route of the web UI, for anonymous, bookkeeper and administrator, answers as its
+declaration says: a route outside the areas must be listed in webui.app.PUBLIC_ROUTES, and a
+route inside an area answers by the area's roles (sign-in redirect for anonymous, 403 for a
+role without access, the page itself for a role with it). A new route nobody declared fails
+here, and so does one whose area forgot its role check."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from aiohttp import web
+
+from gateway.identity.accounts import Accounts
+from gateway.store.audit import Actor
+from tests.harness import in_process
+from tests.web_client import WebClient
+from webui import app as webui_app
+from webui.security.areas import AREA_KEY, Area
+
+BOOKKEEPER_PASSWORD = "a long bookkeeper password"
+ADMIN_PASSWORD = "a long admin password"
+# Values for the path parameters of the routes walked here: things that exist in the
+# gateway the test starts. A route with a parameter not named here fails: add its sample.
+SAMPLES = {
+    "name": "demo",
+    "queue": "demo",
+    "printer": "virtual",
+    "job_id": "1",
+    "token": "not-a-real-token",
+    "username": "book",
+    "model": "*",
+}
+# Routes whose GET is a download or otherwise not an HTML page still answer 200 to an
+# allowed role; routes whose GET answers something else on purpose are listed here.
+GET_ANSWERS: dict[str, int] = {
+    "/": 303,  # to the console when signed in, to the sign-in page otherwise
+    "/signin": 200,
+}
+
+
+def _routes(app: web.Application, area: Area | None = None) -> list[tuple]:
+    """(method, path pattern, area or None) of every route, sub-applications included."""
+    found: list[tuple] = []
+    for resource in app.router.resources():
+        if isinstance(resource, web.PrefixedSubAppResource):
+            sub = resource._app
+            assert AREA_KEY in sub, f"sub-application at {resource.canonical} has no area role"
+            found += _routes(sub, sub[AREA_KEY])  # its routes carry the prefix already
+            continue
+        for route in resource:
+            if route.method == "HEAD":
+                continue
+            found.append((route.method, resource.canonical, area))
+    return found
+
+
+def _fill(pattern: str) -> str:
+    def sample(match: re.Match[str]) -> str:
+        name = match.group(1).split(":")[0]
+        assert name in SAMPLES, f"{pattern}: add a sample value for {{{name}}} to SAMPLES"
+        return SAMPLES[name]
+
+    return re.sub(r"\{([^}]+)\}", sample, pattern)
+
+
+async def test_every_route_answers_each_role_as_declared(tmp_path: Path, database_url: str) -> None:
+    out = tmp_path / "out"
+    async with in_process(
+        tmp_path,
+        database_url,
+        printers=[{"name": "virtual", "uri": f"file://{out}"}],
+        queues=[{"name": "demo", "printers": ["virtual"]}],
+    ) as gw:
+        accounts = Accounts(gw.gateway.jobs.store)
+        await accounts.set_password(Actor.cli(), "admin", ADMIN_PASSWORD)
+        await accounts.add(
+            Actor.cli(), "book", BOOKKEEPER_PASSWORD, "bookkeeper", "book@example.org"
+        )
+        walked = web.Application()
+        webui_app.setup(walked, gw.gateway, gw.config)
+        routes = _routes(walked)
+        assert len(routes) > 5
+        base = f"http://127.0.0.1:{gw.port}"
+        async with WebClient(base) as anonymous, WebClient(base) as book, WebClient(base) as admin:
+            assert (await book.sign_in("book", BOOKKEEPER_PASSWORD)).status == 303
+            assert (await admin.sign_in("admin", ADMIN_PASSWORD)).status == 303
+            problems: list[str] = []
+            # GETs first; POSTs after (an empty form must change nothing), sign-out last.
+            ordered = sorted(routes, key=lambda r: (r[0] != "GET", r[1] == "/signout"))
+            for method, pattern, area in ordered:
+                if pattern.startswith("/static"):
+                    continue
+                path = _fill(pattern)
+                if area is None:
+                    if pattern not in webui_app.PUBLIC_ROUTES:
+                        problems.append(f"{method} {pattern}: in no area and not in PUBLIC_ROUTES")
+                    continue
+                for who, client in (("anonymous", anonymous), ("book", book), ("admin", admin)):
+                    role = {"anonymous": None, "book": "bookkeeper", "admin": "admin"}[who]
+                    if method == "GET":
+                        reply = await client.get(path)
+                    else:
+                        token = await client.token_for()
+                        reply = await client.request(method, path, data={"csrf_token": token})
+                    if role is None:
+                        ok = reply.status == 303 and reply.location.startswith("/signin?next=")
+                        want = "303 to /signin"
+                    elif role not in area.roles:
+                        ok, want = reply.status == 403, "403"
+                    elif method == "GET":
+                        expected = GET_ANSWERS.get(pattern, 200)
+                        ok, want = reply.status == expected, str(expected)
+                    else:
+                        ok = reply.status not in (401, 403, 404, 405, 500) and not (
+                            reply.location.startswith("/signin")
+                        )
+                        want = "an answer of the page (not 401/403/404/405/500)"
+                    if not ok:
+                        problems.append(
+                            f"{method} {path} as {who}: {reply.status} {reply.location}"
+                            f" (wanted {want})"
+                        )
+            assert not problems, "\n".join(problems)
+
+
+async def test_public_routes_are_those_declared(tmp_path: Path, database_url: str) -> None:
+    """PUBLIC_ROUTES names only routes that exist: a stale entry would hide nothing, but a
+    declared list that drifts from the router stops being read."""
+    async with in_process(tmp_path, database_url) as gw:
+        walked = web.Application()
+        webui_app.setup(walked, gw.gateway, gw.config)
+        public = {pattern for _m, pattern, area in _routes(walked) if area is None}
+        assert set(webui_app.PUBLIC_ROUTES) <= public | {"/static"}
