@@ -63,6 +63,9 @@ class WebConfig:
     session_idle_minutes: int = 30
     session_lifetime_hours: int = 12
     require_totp_for_admins: bool = False
+    # The console's address in mailed links ("forgot password"), e.g. "https://print.example.org";
+    # empty: the address the request came to (fine when clients cannot forge the Host header).
+    public_url: str = ""
     # /metrics: a bearer token read from this file, or a request from one of these addresses.
     metrics_token_file: str = ""
     metrics_allow: tuple[str, ...] = ("127.0.0.1", "::1")
@@ -283,6 +286,10 @@ def parse(raw: Mapping[str, Any], source: str = "<memory>") -> Config:
         source=source,
     )
     _check_references(config)
+    if config.web.public_url and not config.web.public_url.startswith(("http://", "https://")):
+        raise ConfigError(
+            f"[web] public_url must start with http:// or https:// (got {config.web.public_url!r})"
+        )
     return config
 
 
