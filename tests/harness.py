@@ -53,3 +53,20 @@ async def in_process(
     service = Service(config)
     async with service.running() as gateway:
         yield InProcess(service, gateway, config, port)
+
+
+def create_store(database_url: str) -> None:
+    """Create (and migrate) the store at this URL, as `printgate serve` does on its first
+    start: other commands refuse a SQLite store that does not exist."""
+    import asyncio
+
+    from gateway.store.store import Store
+    from gateway.tasks import TaskKeeper
+
+    async def create() -> None:
+        tasks = TaskKeeper()
+        store = await Store.open(database_url, tasks)
+        await store.close()
+        await tasks.cancel_all()
+
+    asyncio.run(create())

@@ -23,6 +23,7 @@ from gateway.ipp import Op
 from gateway.ipp import model as m
 from gateway.store.db import create_engine
 from gateway.store.models import AppUserRow, SettingRow
+from tests.harness import create_store
 from tests.ipp_call import ipp, print_job
 from tests.peers import Printgate, free_port, make_pdf, wait_for
 
@@ -130,7 +131,7 @@ def running(printgate_factory: Callable[..., Printgate], tmp_path: Path) -> Prin
         "--email",
         "b@x.org",
         "--password-stdin",
-        stdin="s3cret\n",
+        stdin="a long s3cret\n",
     )
     asyncio.run(_sql(_database_url(gw), insert(SettingRow).values(key="currency", value="EUR")))
     pdf = make_pdf(tmp_path / "doc.pdf").read_bytes()
@@ -325,10 +326,12 @@ def test_a_sqlite_archive_restores_onto_postgresql(
         )
         return path
 
-    sqlite = config("lite", f"sqlite+aiosqlite:///{tmp_path / 'lite.db'}")
+    sqlite_url = f"sqlite+aiosqlite:///{tmp_path / 'lite.db'}"
+    sqlite = config("lite", sqlite_url)
+    create_store(sqlite_url)
     for name in ("first", "second"):
         cli(sqlite, "admin", "add", name, "--role", "admin", "--email", f"{name}@x.org",
-            "--password-stdin", stdin="pw\n")  # fmt: skip
+            "--password-stdin", stdin="a long password\n")  # fmt: skip
     archive = tmp_path / "lite.tar.gz"
     cli(sqlite, "backup", str(archive))
 
@@ -337,6 +340,6 @@ def test_a_sqlite_archive_restores_onto_postgresql(
     cli(postgres, "restore", str(archive), "--keep-config")
     # The id sequence continues after the restored rows: a new user does not collide.
     cli(postgres, "admin", "add", "third", "--role", "admin", "--email", "t@x.org",
-        "--password-stdin", stdin="pw\n")  # fmt: skip
+        "--password-stdin", stdin="a long password\n")  # fmt: skip
     rows = asyncio.run(_sql(url, text("SELECT id, username FROM app_users ORDER BY id")))
     assert [tuple(r) for r in rows] == [(1, "first"), (2, "second"), (3, "third")]

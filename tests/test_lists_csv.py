@@ -1,6 +1,7 @@
 """SmartTracker-style CSV import and export of a queue's users, projects and departments: the
 parser and its checks (BOM, semicolons, bad rows by line), the one-transaction bulk write, and
-`printgate user|project|department import|export` run as a real command on a temporary store."""
+`printgate user|project|department import|export` run as a real command on a temporary store;
+every change in the audit log."""
 
 from __future__ import annotations
 
@@ -16,9 +17,11 @@ import pytest
 from gateway.accounting.lists import STATUSES, Entry, ListError, Lists, Put
 from gateway.accounting.lists_csv import PASSWORD_MARKER, InvalidCsv, Record, parse, write
 from gateway.runtime.passwords import verify_password
+from gateway.store.audit import Actor, AuditFilter, entries
 from gateway.store.store import Store
 from gateway.tasks import TaskKeeper
 
+CLI = Actor.cli()
 USERS = (
     "USERNAME*,PASSWORD,FIRST NAME,LAST NAME,EMAIL ADDRESS,ADDRESS,USER STATUS\r\n"
     'BarbaraSmith,s3cret,Barbara,Smith,bsmith@mail.com,"1501 Page Mill Rd, Palo Alto",Enabled\r\n'
@@ -204,8 +207,8 @@ def lists(store: Store) -> Lists:
 
 
 async def test_put_many_adds_updates_and_keeps(lists: Lists) -> None:
-    await lists.add("user", "q", "ann", "hash-a", first_name="Ann", email="ann@old.org")
-    await lists.add("user", "other", "bob")
+    await lists.add("user", "q", "ann", "hash-a", actor=CLI, first_name="Ann", email="ann@old.org")
+    await lists.add("user", "other", "bob", actor=CLI)
     result = await lists.put_many(
         "user",
         "q",
@@ -213,6 +216,7 @@ async def test_put_many_adds_updates_and_keeps(lists: Lists) -> None:
             Put("ann", details=(("email", "ann@new.org"),), keep_password=True),
             Put("bob", status="disabled", password_hash="hash-b"),
         ],
+        actor=CLI,
     )
     assert (result.added, result.updated, result.unchanged) == (1, 1, 0)
     ann = await lists.get("user", "q", "ann")
@@ -220,12 +224,33 @@ async def test_put_many_adds_updates_and_keeps(lists: Lists) -> None:
     assert ann.detail("first_name") == "Ann" and ann.detail("email") == "ann@new.org"
     bob = await lists.get("user", "q", "bob")
     assert bob is not None and bob.status == "disabled" and bob.password_hash == "hash-b"
-    again = await lists.put_many("user", "q", [Put("ann"), Put("bob", status="disabled")])
+    again = await lists.put_many(
+        "user", "q", [Put("ann"), Put("bob", status="disabled")], actor=CLI
+    )
     assert (again.added, again.updated, again.unchanged) == (0, 0, 2)
+    log = await entries(lists.store, AuditFilter(target="q"))
+    assert [(e.action, e.target) for e in reversed(log)] == [
+        ("user.add", "q/ann"),
+        ("user.edit", "q/ann"),
+        ("user.add", "q/bob"),
+        ("user.import", "q"),
+        ("user.import", "q"),
+    ]
+    added_bob = next(e for e in log if e.target == "q/bob")
+    assert added_bob.after["password"] == "(set)" and "hash-b" not in str(added_bob.after)
+    edited = next(e for e in log if e.action == "user.edit")
+    assert (edited.before, edited.after) == ({"email": "ann@old.org"}, {"email": "ann@new.org"})
+    assert log[0].after == {"added": 0, "updated": 0, "unchanged": 2}
+
+
+async def test_a_refused_import_logs_nothing(lists: Lists) -> None:
+    with pytest.raises(ListError):
+        await lists.put_many("project", "q", [Put("new"), Put("x", keep_password=True)], actor=CLI)
+    assert await entries(lists.store, AuditFilter()) == []
 
 
 async def test_put_many_is_all_or_nothing(lists: Lists) -> None:
-    await lists.add("project", "q", "open")  # no password
+    await lists.add("project", "q", "open", actor=CLI)  # no password
     before = await lists.entries("project", "q", STATUSES)
     # The bad entry comes last, after an add and an update in the same transaction.
     with pytest.raises(ListError, match="no stored password to keep"):
@@ -233,18 +258,20 @@ async def test_put_many_is_all_or_nothing(lists: Lists) -> None:
             "project",
             "q",
             [Put("new"), Put("later", status="disabled"), Put("open", keep_password=True)],
+            actor=CLI,
         )
     with pytest.raises(ListError, match="has no project 'gone' whose password to keep"):
         await lists.put_many(
             "project",
             "q",
             [Put("open", status="disabled", password_hash="h"), Put("gone", keep_password=True)],
+            actor=CLI,
         )
     assert await lists.entries("project", "q", STATUSES) == before
     with pytest.raises(ListError, match="given more than once"):
-        await lists.put_many("project", "q", [Put("a"), Put(" a ")])
+        await lists.put_many("project", "q", [Put("a"), Put(" a ")], actor=CLI)
     with pytest.raises(ListError, match="reserved"):
-        await lists.put_many("project", "q", [Put("a"), Put("Others")])
+        await lists.put_many("project", "q", [Put("a"), Put("Others")], actor=CLI)
     assert await lists.entries("project", "q", STATUSES) == before
 
 
@@ -252,7 +279,9 @@ async def test_put_many_is_all_or_nothing(lists: Lists) -> None:
 
 
 @pytest.fixture
-def config(tmp_path: Path, database_url: str) -> Path:
+def config(tmp_path: Path, database_url: str, store: Store) -> Path:
+    """A config on a store that exists (as `printgate serve` leaves it: the commands refuse to
+    create one)."""
     path = tmp_path / "printgate.toml"
     path.write_text(
         f"""
@@ -330,11 +359,20 @@ async def test_an_imported_password_is_hashed(printgate: Cli, database_url: str)
     store = await Store.open(database_url, tasks)
     try:
         bridge = await Lists(store).get("project", "plotters", "Bridge")
+        log = await entries(store, AuditFilter(target="plotters"))
     finally:
         await store.close()
         await tasks.cancel_all()
     assert bridge is not None and bridge.status == "disabled"
     assert bridge.password_hash is not None and verify_password(bridge.password_hash, "pw1")
+    assert [(e.actor, e.source, e.action) for e in reversed(log)] == [
+        ("cli", "cli", "project.add"),
+        ("cli", "cli", "project.import"),
+        ("cli", "cli", "project.edit"),
+        ("cli", "cli", "project.import"),
+    ]
+    assert (log[1].before, log[1].after) == ({"status": "enabled"}, {"status": "disabled"})
+    assert "pw1" not in str(log) and bridge.password_hash not in str(log)
 
 
 def test_a_bad_file_imports_nothing(printgate: Cli) -> None:

@@ -1,5 +1,5 @@
 """`printgate rates` and `printgate settings`: the README's example file loads; a bad file or
-setting is refused in one line and changes nothing."""
+setting is refused in one line and changes nothing; every change is in the audit log."""
 
 from __future__ import annotations
 
@@ -12,11 +12,15 @@ from typing import Any
 
 import pytest
 
+from gateway.store.audit import AuditFilter, entries
+from gateway.store.store import Store
 from tests.peers import REPO_ROOT, toml_dumps
 
 
 @pytest.fixture
-def config(tmp_path: Path, database_url: str) -> Path:
+def config(tmp_path: Path, database_url: str, store: Store) -> Path:
+    """A config on a store that exists (as `printgate serve` leaves it: the commands refuse to
+    create one)."""
     path = tmp_path / "printgate.toml"
     path.write_text(
         toml_dumps(
@@ -117,3 +121,55 @@ def test_removing_a_models_tables(config: Path) -> None:
     assert exported(config)["models"] == {}
     result = printgate(config, "rates", "remove", "HP DesignJet T1700")
     assert result.returncode == 2 and "no tables" in result.stderr
+
+
+async def test_each_change_is_confirmed_and_audited(config: Path, store: Store) -> None:
+    example = readme_rates()
+    load_example(config)
+    changed = printgate(config, "settings", "set", "tax_rate", "20")
+    assert (changed.returncode, changed.stdout) == (0, "tax_rate = 20 (was 21)\n")
+    again = printgate(config, "settings", "set", "tax_rate", "20")
+    assert again.stdout == "tax_rate = 20\n"
+    fresh = printgate(config, "settings", "set", "rates_include_tax", "true")
+    assert fresh.stdout == "rates_include_tax = true (was false)\n"  # the default was in force
+    edited = readme_rates()
+    edited["settings"] = {"currency": "USD"}
+    edited["models"]["HP DesignJet T1700"]["cost"]["service"] = "0.30"
+    assert printgate(config, "rates", "import", "-", stdin=json.dumps(edited)).returncode == 0
+    removed = printgate(config, "rates", "remove", "HP DesignJet T1700")
+    assert removed.stdout == "the tables of HP DesignJet T1700 are removed\n"
+
+    log = list(reversed(await entries(store, AuditFilter())))
+    assert {(e.actor, e.source) for e in log} == {("cli", "cli")}
+    assert [(e.action, e.target) for e in log] == [
+        ("rates.import", "HP DesignJet T1700"),
+        ("settings.set", "tax_rate"),  # setting it again to the same value changed nothing
+        ("settings.set", "rates_include_tax"),
+        ("rates.import", "HP DesignJet T1700"),
+        ("rates.remove", "HP DesignJet T1700"),
+    ]
+    first, tax, included, second, remove = log
+    assert first.before == {"settings": {k: None for k in example["settings"]}, "models": {}}
+    assert first.after["models"] == example["models"]
+    assert (tax.before, tax.after) == ({"tax_rate": "21"}, {"tax_rate": "20"})
+    assert (included.before, included.after) == (
+        {"rates_include_tax": None},
+        {"rates_include_tax": "true"},
+    )
+    model = example["models"]["HP DesignJet T1700"]
+    assert second.before == {
+        "settings": {"currency": "EUR"},
+        "models": {"HP DesignJet T1700": model},
+    }
+    assert second.after["settings"] == {"currency": "USD"}
+    assert second.after["models"]["HP DesignJet T1700"]["cost"]["service"] == "0.30"
+    assert remove.before == {"HP DesignJet T1700": edited["models"]["HP DesignJet T1700"]}
+    assert remove.after == {}
+
+
+async def test_a_refused_change_is_not_audited(config: Path, store: Store) -> None:
+    assert printgate(config, "settings", "set", "tax_rate", "abc").returncode == 2
+    bad = readme_rates()
+    bad["settings"]["currency"] = "EURO"
+    assert printgate(config, "rates", "import", "-", stdin=json.dumps(bad)).returncode == 2
+    assert await entries(store, AuditFilter()) == []

@@ -28,6 +28,7 @@ from gateway.printers.dispatcher import Dispatcher
 from gateway.printers.state import Printer, refresh
 from gateway.printers.virtual import FilePrinter
 from gateway.runtime.passwords import hash_password
+from gateway.store.audit import Actor
 from gateway.store.store import Store
 from gateway.tasks import TaskKeeper
 
@@ -95,10 +96,10 @@ async def desk(tmp_path: Path, store: Store) -> AsyncIterator[Desk]:
     dispatcher = Dispatcher(config, jobs, {"virtual": printer}, spool, tasks)
     dispatcher.start()
     lists = Lists(store)
-    await lists.add("user", QUEUE.name, "alice", hash_password("wonder"))
-    await lists.add("project", QUEUE.name, "Project146")
-    await lists.add("project", QUEUE.name, "Secret", hash_password("pin"))
-    await lists.add("department", QUEUE.name, "Engineering")
+    await lists.add("user", QUEUE.name, "alice", hash_password("wonder"), actor=Actor.cli())
+    await lists.add("project", QUEUE.name, "Project146", actor=Actor.cli())
+    await lists.add("project", QUEUE.name, "Secret", hash_password("pin"), actor=Actor.cli())
+    await lists.add("department", QUEUE.name, "Engineering", actor=Actor.cli())
     gate = Gate(SqlIdentity(lists))
     yield Desk(
         ReleaseDesk(jobs, dispatcher, gate, {QUEUE.name: QUEUE}, {QUEUE.name: True}),
@@ -171,13 +172,13 @@ async def test_bad_claims_are_refused_and_the_job_stays_held(desk: Desk) -> None
         with pytest.raises(ReleaseError, match=message):
             await desk.desk.claim(job.id, claim)
     assert job.state == JobState.PENDING_HELD
-    await desk.lists.change("user", QUEUE.name, "alice", status="disabled")
+    await desk.lists.change("user", QUEUE.name, "alice", status="disabled", actor=Actor.cli())
     with pytest.raises(ReleaseError, match="disabled"):
         await desk.desk.claim(
             job.id,
             Claim(user="alice", password="wonder", project="Project146", department="Engineering"),
         )
-    await desk.lists.change("user", QUEUE.name, "alice", status="enabled")
+    await desk.lists.change("user", QUEUE.name, "alice", status="enabled", actor=Actor.cli())
     await desk.desk.claim(
         job.id,
         Claim(

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from openpyxl import load_workbook
 
+from tests.harness import create_store
 from tests.peers import REPO_ROOT, Printgate, toml_dumps, wait_for
 from tests.snmp_peers import SmtpSink, SnmpSim, attachments, hp_printer
 from tests.test_credentials import printgate_cli
@@ -140,6 +141,8 @@ def test_report_command_writes_csv_and_xlsx(
             }
         )
     )
+
+    create_store(database_url)
 
     def run(*args: str) -> subprocess.CompletedProcess[bytes]:
         return subprocess.run(

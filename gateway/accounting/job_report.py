@@ -1,4 +1,6 @@
-"""A job's measurement and charge as plain data, for `printgate jobs --json` and the web UI."""
+"""A job's measurement, what its printer reported and its charge as plain data, for `printgate
+jobs --json` and the web UI. Each count says whose it is: printgate's measurement (what is
+charged) apart from the printer's own report, so the two never pass for one another."""
 
 from __future__ import annotations
 
@@ -39,6 +41,24 @@ def measured(job: Job) -> dict[str, Any]:
         "categories": details.get("categories", {}),
         "media_type": job.media_type,
     }
+
+
+def output_name(job: Job) -> str:
+    """The job's uuid as its output is named: `UUID.pdf` in a virtual printer's directory."""
+    return job.uuid.removeprefix("urn:uuid:")
+
+
+def reported(job: Job) -> dict[str, Any] | None:
+    """The counts the printer itself reported at the end of the job (job-impressions-completed
+    and the like), or None when it reported none (a virtual printer, ippeveprinter)."""
+    counts = {
+        "impressions": job.impressions,
+        "sheets": job.media_sheets,
+        "pages": job.pages,
+    }
+    if all(value is None for value in counts.values()):
+        return None
+    return counts
 
 
 def charged(job: Job) -> dict[str, Any] | None:

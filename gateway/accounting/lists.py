@@ -1,5 +1,6 @@
 """Each queue's lists of users, projects and departments (SmartTracker's grids): enabled,
-disabled or removed entries, each with an optional password."""
+disabled or removed entries, each with an optional password. Every change is written to the
+audit log in its own transaction, by the Actor the caller names."""
 
 from __future__ import annotations
 
@@ -8,12 +9,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from ..config import RESERVED_NAMES
+from ..store.audit import Actor, record
 from ..store.models import DepartmentRow, ProjectRow, QueueUserRow
 from ..store.store import Store, now
 
@@ -26,6 +28,8 @@ KINDS: dict[str, type[QueueUserRow] | type[ProjectRow] | type[DepartmentRow]] = 
 STATUSES = ("enabled", "disabled", "removed")
 MAX_NAME = 100
 USER_DETAILS = ("first_name", "last_name", "email", "address")
+# The audit log's verb for a change of status: `user.disable`, `project.remove`, ...
+STATUS_VERBS = {"enabled": "enable", "disabled": "disable", "removed": "remove"}
 
 
 class ListError(ValueError):
@@ -87,6 +91,34 @@ def _entry(kind: str, row: Any) -> Entry:
     return Entry(kind, row.queue, row.name, row.status, row.password_hash, details)
 
 
+def _public(kind: str, row: Any) -> dict[str, Any]:
+    """What the audit log shows of an entry: never a password hash, only whether there is one."""
+    shown: dict[str, Any] = {
+        "status": row.status,
+        "password": "(set)" if row.password_hash is not None else "(none)",
+    }
+    for key in USER_DETAILS if kind == "user" else ():
+        shown[key] = getattr(row, key)
+    return shown
+
+
+def _changes(
+    before: dict[str, Any], after: dict[str, Any], password_changed: bool
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The fields that changed, before and after (a new password is "(changed)")."""
+    keys = [k for k in after if before.get(k) != after[k]]
+    old = {k: before.get(k) for k in keys}
+    new = {k: after[k] for k in keys}
+    if password_changed:
+        old["password"] = before.get("password")
+        new["password"] = "(changed)" if after.get("password") == "(set)" else "(none)"
+    return old, new
+
+
+def _target(queue: str, name: str) -> str:
+    return f"{queue}/{name}"
+
+
 class Lists:
     def __init__(self, store: Store):
         self.store = store
@@ -125,6 +157,8 @@ class Lists:
         name: str,
         password_hash: str | None = None,
         status: str = "enabled",
+        *,
+        actor: Actor,
         **details: str,
     ) -> Entry:
         name = check_name(kind, name)
@@ -146,6 +180,7 @@ class Lists:
             )
             session.add(row)
             session.flush()
+            record(session, actor, f"{kind}.add", _target(queue, name), None, _public(kind, row))
             return _entry(kind, row)
 
         try:
@@ -153,23 +188,44 @@ class Lists:
         except IntegrityError as exc:
             raise ListError(f"queue {queue!r} already has a {kind} named {name!r}") from exc
 
-    async def change(self, kind: Kind, queue: str, name: str, **values: Any) -> None:
-        """Set status, password_hash or (users) details of an existing entry."""
+    async def change(
+        self, kind: Kind, queue: str, name: str, *, actor: Actor, **values: Any
+    ) -> None:
+        """Set status, password_hash or (users) details of an existing entry. The audit entry's
+        action is `KIND.enable|disable|remove` for a status alone, else `KIND.edit`."""
         if "status" in values and values["status"] not in STATUSES:
             raise ListError(f"status must be one of {', '.join(STATUSES)}")
+        allowed = {"status", "password_hash", *(USER_DETAILS if kind == "user" else ())}
+        unknown = set(values) - allowed
+        if unknown:
+            raise ListError(f"a {kind} has no {', '.join(sorted(unknown))}")
         model = KINDS[kind]
 
-        def fn(session: Session) -> int:
-            result = session.execute(
-                update(model).where(model.queue == queue, model.name == name).values(**values)
-            )
-            return int(getattr(result, "rowcount", 0) or 0)
+        def fn(session: Session) -> None:
+            query = select(model).where(model.queue == queue, model.name == name)
+            row: Any = session.scalar(query)
+            if row is None:
+                raise ListError(f"queue {queue!r} has no {kind} named {name!r}")
+            before = _public(kind, row)
+            password_changed = values.get("password_hash", row.password_hash) != row.password_hash
+            for key, value in values.items():
+                setattr(row, key, value)
+            old, new = _changes(before, _public(kind, row), password_changed)
+            if not new:
+                return  # nothing changed: nothing to log
+            action = f"{kind}.edit"
+            if set(values) == {"status"}:
+                action = f"{kind}.{STATUS_VERBS[values['status']]}"
+            record(session, actor, action, _target(queue, name), old, new)
 
-        if not await self.store.write(fn):
-            raise ListError(f"queue {queue!r} has no {kind} named {name!r}")
+        await self.store.write(fn)
 
-    async def put_many(self, kind: Kind, queue: str, puts: Sequence[Put]) -> PutResult:
-        """Add or update many entries in one transaction: all of them, or (ListError) none."""
+    async def put_many(
+        self, kind: Kind, queue: str, puts: Sequence[Put], *, actor: Actor
+    ) -> PutResult:
+        """Add or update many entries in one transaction: all of them, or (ListError) none.
+        The audit log gets a `KIND.import` entry with the counts, and a `KIND.add` or
+        `KIND.edit` entry for each entry added or changed."""
         checked = [_checked_put(kind, put) for put in puts]
         twice = sorted(n for n, c in Counter(put.name for put in checked).items() if c > 1)
         if twice:
@@ -182,13 +238,25 @@ class Lists:
             added = updated = 0
             for put in checked:
                 row = rows.get(put.name)
+                target = _target(queue, put.name)
                 if row is None:
-                    session.add(_new_row(kind, model, queue, put))
+                    row = _new_row(kind, model, queue, put)
+                    session.add(row)
+                    record(session, actor, f"{kind}.add", target, None, _public(kind, row))
                     added += 1
-                elif _apply_put(kind, row, put):
+                    continue
+                before = _public(kind, row)
+                password_hash = row.password_hash
+                if _apply_put(kind, row, put):
+                    changed = row.password_hash != password_hash
+                    old, new = _changes(before, _public(kind, row), changed)
+                    record(session, actor, f"{kind}.edit", target, old, new)
                     updated += 1
             session.flush()
-            return PutResult(added, updated, len(checked) - added - updated)
+            result = PutResult(added, updated, len(checked) - added - updated)
+            counts = {"added": added, "updated": updated, "unchanged": result.unchanged}
+            record(session, actor, f"{kind}.import", queue, None, counts)
+            return result
 
         try:
             return await self.store.write(fn)

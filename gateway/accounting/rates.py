@@ -2,12 +2,13 @@
 and per printer model its ink profile, its cost table and its price table.
 
 Everything is checked before anything is written: a rate file or a setting that would leave a
-table unusable is refused whole, with the reason."""
+table unusable is refused whole, with the reason. Every change is written to the audit log in
+its own transaction, by the Actor the caller names, with what it replaced."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +16,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
+from ..store.audit import Actor, record
 from ..store.models import RateTableRow, SettingRow
 from ..store.store import Store, now
 from .costing import ModelProfile, RateError, RateTable, Settings
@@ -97,34 +99,33 @@ class Rates:
         async def fn(session: AsyncSession) -> list[RateTableRow]:
             return list(await session.scalars(select(RateTableRow)))
 
-        models: dict[str, dict[str, Any]] = {}
-        for row in await self.store.read(fn):
-            body = json.loads(row.body)
-            entry = models.setdefault(row.model, {})
-            if row.kind == "model":
-                entry.update(body)
-            else:
-                entry[row.kind] = body
-        return models
+        return _assemble(await self.store.read(fn))
 
     async def export(self) -> dict[str, Any]:
         return {"settings": await self.settings(), "models": await self.models()}
 
-    async def set_setting(self, key: str, value: str) -> None:
+    async def set_setting(self, key: str, value: str, *, actor: Actor) -> str | None:
+        """Store one setting; the value it had (None: never set, the default was in force)."""
         if key not in SETTING_KEYS:
             raise RateError(f"unknown setting {key!r} ({', '.join(SETTING_KEYS)})")
         current = await self.settings()
         # The tables must still read under the new setting (a basis change renames lines).
         parse_rate_file({"settings": {key: value}, "models": await self.models()}, current)
 
-        def fn(session: Session) -> None:
-            session.merge(SettingRow(key=key, value=value))
+        def fn(session: Session) -> str | None:
+            row = session.get(SettingRow, key)
+            before = None if row is None else row.value
+            if before != value:
+                session.merge(SettingRow(key=key, value=value))
+                record(session, actor, "settings.set", key, {key: before}, {key: value})
+            return before
 
-        await self.store.write(fn)
+        return await self.store.write(fn)
 
-    async def load(self, raw: Any, replace: bool = False) -> int:
+    async def load(self, raw: Any, replace: bool = False, *, actor: Actor) -> int:
         """Import a rate file: its settings and its models' tables, in one transaction. With
-        replace, models the file does not name lose their tables. Returns the models written."""
+        replace, models the file does not name lose their tables. Returns the models written.
+        The audit entry keeps the settings and tables the import replaced."""
         existing = {} if replace else await self.models()
         settings, models = parse_rate_file(raw, await self.settings())
         # The models kept must still read under the new settings.
@@ -132,6 +133,8 @@ class Rates:
         written = now()
 
         def fn(session: Session) -> None:
+            stored = {r.key: r.value for r in session.scalars(select(SettingRow))}
+            old_models = _assemble(session.execute(_TABLES))
             for key, value in settings.items():
                 session.merge(SettingRow(key=key, value=value))
             if replace:
@@ -143,14 +146,27 @@ class Rates:
                 for kind in ("cost", "price"):
                     if kind in body:
                         session.add(_row(name, kind, body[kind], written))
+            touched = set(old_models) if replace else set(models)
+            changed = {k: v for k, v in settings.items() if stored.get(k) != v}
+            before = {
+                "settings": {k: stored.get(k) for k in changed},
+                "models": {m: old_models[m] for m in sorted(touched) if m in old_models},
+            }
+            after = {"settings": changed, "models": {m: models[m] for m in sorted(models)}}
+            target = "replace" if replace else ", ".join(sorted(models))
+            record(session, actor, "rates.import", target[:255], before, after)
 
         await self.store.write(fn)
         return len(models)
 
-    async def remove(self, model: str) -> bool:
+    async def remove(self, model: str, *, actor: Actor) -> bool:
         def fn(session: Session) -> bool:
-            result = session.execute(delete(RateTableRow).where(RateTableRow.model == model))
-            return bool(getattr(result, "rowcount", 0))
+            old = _assemble(session.execute(_TABLES.where(RateTableRow.model == model))).get(model)
+            if old is None:
+                return False
+            session.execute(delete(RateTableRow).where(RateTableRow.model == model))
+            record(session, actor, "rates.remove", model, {model: old}, None)
+            return True
 
         return await self.store.write(fn)
 
@@ -166,6 +182,25 @@ class Rates:
             RateTable.parse(body["cost"], settings.basis) if "cost" in body else None,
             RateTable.parse(body["price"], settings.basis) if "price" in body else None,
         )
+
+
+# The tables as plain rows: loading them as ORM objects would make the new rows an import adds
+# under the same (model, kind) clash with those objects in the session.
+_TABLES = select(RateTableRow.model, RateTableRow.kind, RateTableRow.body)
+
+
+def _assemble(rows: Iterable[Any]) -> dict[str, dict[str, Any]]:
+    """Model name -> its profile's keys and its "cost" and "price" tables, as a rate file has
+    them (rows with model, kind and body)."""
+    models: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        body = json.loads(row.body)
+        entry = models.setdefault(row.model, {})
+        if row.kind == "model":
+            entry.update(body)
+        else:
+            entry[row.kind] = body
+    return models
 
 
 def _row(model: str, kind: str, body: Any, written: Any) -> RateTableRow:

@@ -1,6 +1,6 @@
 """What every `printgate` command module shares: the one-line error, the store opened for one
-action, the password read from stdin, and the check that a queue named on the command line is
-configured."""
+action (only where printgate has data: `serve` alone creates a store), the password read from
+stdin, and the check that a queue named on the command line is configured."""
 
 from __future__ import annotations
 
@@ -13,18 +13,19 @@ from typing import TypeVar
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..config import Config
+from ..store.db import missing_data
 from ..store.store import Store
 from ..tasks import TaskKeeper
+from .errors import CommandError as CommandError
 
 T = TypeVar("T")
 
 
-class CommandError(Exception):
-    """One line for the operator; the command exits non-zero."""
-
-
 def run(config: Config, action: Callable[[Store], Awaitable[T]]) -> T:
     """Open the store, run the action on it, close it: a command's whole use of the store."""
+    missing = missing_data(config)
+    if missing is not None:
+        raise CommandError(missing)
 
     async def main() -> T:
         tasks = TaskKeeper()

@@ -1,4 +1,6 @@
-"""`printgate jobs`: the recorded jobs, newest first, as a table or one JSON array."""
+"""`printgate jobs`: the recorded jobs, newest first, as a table or one JSON array. In the JSON,
+"uuid" names the job's output file, "analysis" is what printgate measured (and charges),
+"printer_reported" what the printer itself counted."""
 
 from __future__ import annotations
 
@@ -32,6 +34,7 @@ def jobs(args: argparse.Namespace) -> int:
         return [
             {
                 "id": j.id,
+                "uuid": job_report.output_name(j),
                 "queue": j.queue,
                 "state": j.state.name.lower().replace("_", "-"),
                 "reasons": list(j.reasons),
@@ -47,8 +50,8 @@ def jobs(args: argparse.Namespace) -> int:
                 if j.completed_at
                 else None,
                 "bytes": j.document_bytes,
-                "impressions": j.impressions,
                 "analysis": job_report.measured(j),
+                "printer_reported": job_report.reported(j),
                 "charge": job_report.charged(j),
                 "meter_delta": j.meter_delta,
                 "meter_mismatch": j.meter_mismatch,

@@ -1,16 +1,19 @@
-"""`printgate user|project|department add|enable|disable|remove|import|export`: a queue's lists
-of users, projects and departments, written to the store directly (a running gateway sees the
-changes at once: it reads the lists on every check). The CSV import and export are lists_csv's."""
+"""`printgate user|project|department list|add|enable|disable|remove|import|export`: a queue's
+lists of users, projects and departments, written to the store directly (a running gateway sees
+the changes at once: it reads the lists on every check), each change in the audit log as made
+from the CLI. The CSV import and export are lists_csv's."""
 
 from __future__ import annotations
 
 import argparse
+import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from ..accounting.lists import Kind, ListError, Lists
+from ..accounting.lists import STATUSES, USER_DETAILS, Entry, Kind, ListError, Lists
 from ..config import Config, load
 from ..runtime.passwords import hash_password
+from ..store.audit import Actor
 from ..store.store import Store
 from .common import CommandError, known_queue, read_password, run
 from .lists_csv import register_csv
@@ -36,6 +39,7 @@ def list_add(kind: Kind) -> Callable[[argparse.Namespace], int]:
                 args.name,
                 hash_password(password) if password is not None else None,
                 "disabled" if getattr(args, "disabled", False) else "enabled",
+                actor=Actor.cli(),
                 **details,
             )
 
@@ -52,13 +56,59 @@ def list_status(kind: Kind, status: str) -> Callable[[argparse.Namespace], int]:
         known_queue(config, args.queue)
 
         async def action(store: Store) -> None:
-            await Lists(store).change(kind, args.queue, args.name, status=status)
+            await Lists(store).change(kind, args.queue, args.name, actor=Actor.cli(), status=status)
 
         _run_list_change(config, action)
         print(f"{kind} {args.name} of {args.queue} is {status}")
         return 0
 
     return command
+
+
+def list_entries(kind: Kind) -> Callable[[argparse.Namespace], int]:
+    def command(args: argparse.Namespace) -> int:
+        config = load(args.config)
+        known_queue(config, args.queue)
+        statuses = STATUSES if args.removed else ("enabled", "disabled")
+
+        async def action(store: Store) -> list[Entry]:
+            return await Lists(store).entries(kind, args.queue, statuses)
+
+        shown = [_shown(entry) for entry in run(config, action)]
+        if args.json:
+            print(json.dumps(shown, indent=1))
+            return 0
+        if not shown:
+            which = "" if args.removed else "enabled or disabled "
+            print(f"{args.queue} has no {which}{kind}s")
+            return 0
+        table = [{c: _cell(value) for c, value in row.items()} for row in shown]
+        columns = list(table[0])
+        widths = {c: max([len(c), *(len(row[c]) for row in table)]) for c in columns}
+        print("  ".join(c.upper().replace("_", " ").ljust(widths[c]) for c in columns).rstrip())
+        for row in table:
+            print("  ".join(row[c].ljust(widths[c]) for c in columns).rstrip())
+        return 0
+
+    return command
+
+
+def _shown(entry: Entry) -> dict[str, Any]:
+    """An entry as `list` shows it: whether it has a password, never the password's hash."""
+    shown: dict[str, Any] = {
+        "name": entry.name,
+        "status": entry.status,
+        "password": entry.password_hash is not None,
+    }
+    if entry.kind == "user":
+        shown.update({key: entry.detail(key) for key in USER_DETAILS})
+    return shown
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
 
 
 def _run_list_change(config: Config, action: Callable[[Store], Awaitable[None]]) -> None:
@@ -74,6 +124,11 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
     for kind in KINDS:
         parser = commands.add_parser(kind, parents=[common], help=f"a queue's {kind}s")
         sub = parser.add_subparsers(dest=f"{kind}_command", required=True)
+        lister = sub.add_parser("list", parents=[common], help=f"a queue's {kind}s")
+        lister.add_argument("queue")
+        lister.add_argument("--removed", action="store_true", help=f"include removed {kind}s")
+        lister.add_argument("--json", action="store_true", help="one JSON array")
+        lister.set_defaults(func=list_entries(kind))
         adder = sub.add_parser("add", parents=[common], help=f"add a {kind} to a queue")
         adder.add_argument("queue")
         adder.add_argument("name")

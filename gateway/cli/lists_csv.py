@@ -27,6 +27,7 @@ from ..accounting.lists_csv import (
 )
 from ..config import load
 from ..runtime.passwords import hash_password
+from ..store.audit import Actor
 from ..store.store import Store
 from .common import CommandError, known_queue, run
 
@@ -127,7 +128,8 @@ def import_command(kind: Kind) -> Callable[[argparse.Namespace], int]:
                 return _Outcome(new=new, existing=len(records) - new)
             puts = await asyncio.to_thread(_puts, records)
             try:
-                return _Outcome(result=await lists.put_many(kind, args.queue, puts))
+                done = await lists.put_many(kind, args.queue, puts, actor=Actor.cli())
+                return _Outcome(result=done)
             except ListError as exc:  # the queue changed under us; nothing was stored
                 raise CommandError(f"{args.csv}: {exc}; nothing imported") from exc
 

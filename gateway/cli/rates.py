@@ -1,5 +1,6 @@
 """`printgate settings` and `printgate rates`: the accounting options and the per-model cost and
-price tables, as SmartTracker's Options, Costs and Prices tabs keep them."""
+price tables, as SmartTracker's Options, Costs and Prices tabs keep them. Each change is in the
+audit log as made from the CLI."""
 
 from __future__ import annotations
 
@@ -12,23 +13,28 @@ from typing import Any
 from ..accounting.costing import RateError, Settings
 from ..accounting.rates import SETTING_KEYS, Rates
 from ..config import load
+from ..store.audit import Actor
 from ..store.store import Store
 from .common import CommandError, run
 
 
-def _settings_show(args: argparse.Namespace) -> int:
-    async def action(store: Store) -> dict[str, str]:
-        return await Rates(store).settings()
-
-    stored = run(load(args.config), action)
+def _in_force(stored: dict[str, str]) -> dict[str, str]:
+    """The settings as they apply: stored values, and the defaults of those never set."""
     settings = Settings.parse(stored)
-    shown = {
+    return {
         "cost_basis": settings.basis,
         "units": settings.units,
         "currency": settings.currency,
         "tax_rate": str(settings.tax_rate),
         "rates_include_tax": "true" if settings.rates_include_tax else "false",
     }
+
+
+def _settings_show(args: argparse.Namespace) -> int:
+    async def action(store: Store) -> dict[str, str]:
+        return await Rates(store).settings()
+
+    shown = _in_force(run(load(args.config), action))
     if args.json:
         print(json.dumps(shown, indent=1))
     else:
@@ -38,13 +44,18 @@ def _settings_show(args: argparse.Namespace) -> int:
 
 
 def _settings_set(args: argparse.Namespace) -> int:
-    async def action(store: Store) -> None:
+    async def action(store: Store) -> tuple[dict[str, str], dict[str, str]]:
+        rates = Rates(store)
+        before = await rates.settings()
         try:
-            await Rates(store).set_setting(args.key, args.value)
+            await rates.set_setting(args.key, args.value, actor=Actor.cli())
         except RateError as exc:
             raise CommandError(str(exc)) from exc
+        return before, await rates.settings()
 
-    run(load(args.config), action)
+    before, after = run(load(args.config), action)
+    was, now = _in_force(before)[args.key], _in_force(after)[args.key]
+    print(f"{args.key} = {now}" + ("" if was == now else f" (was {was})"))
     return 0
 
 
@@ -64,7 +75,7 @@ def _rates_import(args: argparse.Namespace) -> int:
 
     async def action(store: Store) -> int:
         try:
-            return await Rates(store).load(raw, replace=args.replace)
+            return await Rates(store).load(raw, replace=args.replace, actor=Actor.cli())
         except RateError as exc:
             raise CommandError(f"{args.file}: {exc}") from exc
 
@@ -83,10 +94,11 @@ def _rates_export(args: argparse.Namespace) -> int:
 
 def _rates_remove(args: argparse.Namespace) -> int:
     async def action(store: Store) -> bool:
-        return await Rates(store).remove(args.model)
+        return await Rates(store).remove(args.model, actor=Actor.cli())
 
     if not run(load(args.config), action):
         raise CommandError(f"no tables for the model {args.model!r}")
+    print(f"the tables of {args.model} are removed")
     return 0
 
 

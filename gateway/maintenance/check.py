@@ -29,7 +29,7 @@ from ..printers.virtual import FilePrinter
 from ..snmp.client import SnmpClient, SnmpError
 from ..snmp.monitor import printer_target
 from ..snmp.poller import read_device
-from ..store.db import create_engine
+from ..store.db import create_engine, missing_data
 from .backup import schema_revision
 from .restore import head_revision
 
@@ -59,6 +59,9 @@ def versions() -> Result:
 
 
 async def store(config: Config) -> Result:
+    missing = missing_data(config)  # connecting would create an empty SQLite store
+    if missing is not None:
+        return Result(False, "store", missing)
     engine = create_engine(config.database_url)
     shown = engine.url.render_as_string(hide_password=True)
     try:

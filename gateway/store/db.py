@@ -10,7 +10,10 @@ from alembic.config import Config as AlembicConfig
 from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy import event, func, pool, select
 from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from ..config import Config
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 # pg_advisory_xact_lock key serialising migrations of one PostgreSQL database ("prgt").
@@ -75,3 +78,22 @@ async def migrate(engine: AsyncEngine) -> None:
             # Released by the commit, so the next one's upgrade sees this one's schema.
             await connection.execute(select(func.pg_advisory_xact_lock(MIGRATION_LOCK)))
         await connection.run_sync(_upgrade)
+
+
+def missing_data(config: Config) -> str | None:
+    """Why there is no printgate data to work on, or None. Opening a SQLite store that does not
+    exist would create an empty one, and a command run in the wrong directory or without its
+    --config would then seem to work on nothing. A server database (PostgreSQL) is never
+    "missing": whether it answers is the store's to say."""
+    try:
+        url = make_url(config.database_url)
+    except ArgumentError:
+        return None  # Store.open reports a malformed URL in its own words
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    database = Path(url.database or "")
+    if database.exists():
+        return None
+    data_dir = config.server.data_dir
+    where = data_dir if database.parent == data_dir else database
+    return f"no printgate data in {where}: run `printgate serve` first, or pass --config"
