@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import faulthandler
-import functools
 import logging
 import secrets
 import signal
@@ -20,7 +19,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib.metadata import entry_points
 from pathlib import Path
 
@@ -34,6 +33,7 @@ from .addons import metrics
 from .addons.dnssd import Advertiser
 from .addons.meter_check import MeterCheck
 from .addons.metrics import Metrics
+from .addons.printer_finder import find as find_printers
 from .analysis.runner import Analyzer
 from .config import Config, ConfigError, load, split_address
 from .hooks import Hooks
@@ -43,11 +43,13 @@ from .identity.release import ReleaseDesk
 from .identity.sql import SqlIdentity
 from .jobs.manager import JobManager
 from .jobs.spool import Spool
+from .maintenance import restore, scheduled_backups
 from .maintenance.scheduled_backups import ScheduledBackups
 from .printers.dispatcher import Dispatcher
 from .printers.ipp_client import IppClient
-from .printers.state import Printer, backend_for, load_cached, refresh
+from .printers.state import Printer, load_cached, refresh
 from .runtime import logs
+from .runtime.console_settings import ConsoleSettings
 from .runtime.mail import Mailer
 from .runtime.passwords import hash_password
 from .runtime.scheduler import Recurring, Scheduler
@@ -56,7 +58,9 @@ from .runtime.tls import TlsContext, TlsError, ensure_self_signed, tls_files
 from .server.app import make_app
 from .server.operations import Gateway, Operations
 from .server.queue_attrs import QueueView
+from .server.queues_live import LiveQueues, Wiring
 from .snmp.service import Fleet, open_fleet
+from .store import printer_setup
 from .store.journal import Journal
 from .store.store import Store
 from .tasks import TaskKeeper
@@ -116,8 +120,8 @@ class Service:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stopping.set)
         loop.add_signal_handler(signal.SIGHUP, self._reload)
-        async with self.running():
-            self.notifier.ready(f"serving {len(self.config.queues)} queues")
+        async with self.running() as gateway:
+            self.notifier.ready(f"serving {len(gateway.queues)} queues")
             self.tasks.spawn(self.notifier.watchdog_loop(), name="watchdog")
             try:
                 await self.stopping.wait()
@@ -214,6 +218,7 @@ class Service:
         config = self.config
         await self._first_admin(store)
         uuids = await store.provision(config)
+        console_made = await printer_setup.load(store)
         spool = Spool(config.spool_dir, config.server.max_document_bytes)
         instance = instance_id(config.server.data_dir)
         journal = Journal(config.server.data_dir / "journal.jsonl", instance)
@@ -222,53 +227,51 @@ class Service:
         active = await jobs.load_active()
         removed = spool.remove_orphans(j.document_path for j in active)
         log.info("%d active jobs resumed, %d orphan spool files removed", len(active), removed)
-        printers = {
-            p.name: Printer(
-                p,
-                backend_for(p.uri, client),
-                cache=config.server.data_dir / "printers" / p.name,
-                hooks=hooks,
-            )
-            for p in config.printers
-        }
+        # The printers and queues of the TOML and of the console: one live set that console
+        # saves change while printgate runs (server/queues_live.py).
+        live = LiveQueues(
+            store,
+            Wiring(
+                client,
+                hooks,
+                self.tasks,
+                config.server.data_dir,
+                config.jobs.retry_initial_delay,
+                config.server.max_document_bytes,
+            ),
+            jobs,
+        )
+        live.load(config, uuids, console_made)
+        printers, queues = live.printers, live.queues
         for printer in printers.values():
             load_cached(printer)
         await self._fetch_all(printers)
-        self.fleet = await open_fleet(config, store, Mailer(config.mail))
+        # Console printers with SNMP access are read like the TOML's (from the next start).
+        every_printer = tuple(p.config for p in printers.values())
+        # Mail and the advertised host as saved in the console's Preferences, else the TOML's.
+        console_settings = ConsoleSettings(store, config)
+        mailer = await console_settings.mailer()
+        self.fleet = await open_fleet(replace(config, printers=every_printer), store, mailer)
         meter = self.fleet.meter() if self.fleet is not None else None
         meter_check = MeterCheck(meter, jobs) if meter is not None else None
-        dispatcher = Dispatcher(config, jobs, printers, spool, self.tasks, meter_check)
-        accountant = self._accountant(jobs, spool, store, printers)
-        started = time.time()
-        queues = {
-            q.name: QueueView(
-                q,
-                uuids[q.name],
-                [printers[n] for n in q.printers],
-                queued_jobs=functools.partial(jobs.queued_count, q.name),
-                processing=functools.partial(dispatcher.busy, q.name),
-                started=started,
-                max_document_bytes=config.server.max_document_bytes,
-            )
-            for q in config.queues
-        }
+        dispatcher = Dispatcher(config, jobs, printers, spool, self.tasks, meter_check, queues=())
+        accountant = self._accountant(jobs, spool, store, printers, queues)
         gate = Gate(SqlIdentity(Lists(store)), self._directory())
-        desk = ReleaseDesk(
-            jobs,
-            dispatcher,
-            gate,
-            {q.name: q for q in config.queues},
-            {name: view.graceful for name, view in queues.items()},
-        )
+        desk = ReleaseDesk(jobs, dispatcher, gate, {}, {})
+        live.attach(dispatcher, desk)
+        fleet_client = self.fleet.client if self.fleet is not None else None
+        live.finder = lambda: find_printers(config, queues, printers, fleet_client)
         monitoring = Metrics(store, jobs, printers, self.directory)
         advertiser = None
         if config.dns_sd.advertise:
-            advertiser = Advertiser(config, lambda: queues, self.tls is not None)
+            host = await console_settings.dns_sd_host()
+            advertised = replace(config, dns_sd=replace(config.dns_sd, host=host))
+            advertiser = Advertiser(advertised, lambda: queues, self.tls is not None)
         # The addons, in the order they hear each event.
         for addon in (accountant, meter_check, monitoring, advertiser):
             if addon is not None:
                 hooks.add(addon)
-        gateway = Gateway(queues, jobs, spool, dispatcher, self.tasks, gate, desk)
+        gateway = Gateway(queues, jobs, spool, dispatcher, self.tasks, gate, desk, live_queues=live)
         app = make_app(Operations(gateway), config.server.max_attribute_bytes, lambda: self.ready)
         web_config = config.web
         metrics.setup(
@@ -289,22 +292,30 @@ class Service:
         self.tasks.spawn(self._refresh_loop(printers), name="printer-refresh")
         self.tasks.spawn(desk.expire_loop(config.jobs.hold_expiry), name="hold-expiry")
         self.tasks.spawn(jobs.replay_loop(), name="journal-replay")
-        self._start_recurring(store)
+        await self._start_recurring(store, mailer)
         if advertiser is not None:
             self.tasks.spawn(advertiser.run(), name="dns-sd")
         self.ready = True
-        self._banner()
+        self._banner(list(queues))
         return runner, gateway
 
     def _accountant(
-        self, jobs: JobManager, spool: Spool, store: Store, printers: dict[str, Printer]
+        self,
+        jobs: JobManager,
+        spool: Spool,
+        store: Store,
+        printers: dict[str, Printer],
+        queues: dict[str, QueueView],
     ) -> Accountant:
         settings = self.config.analysis
         self.analyzer = Analyzer(settings.workers, settings.timeout, settings.memory_limit_mb << 20)
-        first_printer = {q.name: q.printers[0] for q in self.config.queues if q.printers}
 
         def model_of(printer: str) -> str:
             return printers[printer].model if printer in printers else ""
+
+        def queue_model(queue: str) -> str:
+            view = queues.get(queue)
+            return view.primary.model if view is not None else ""
 
         return Accountant(
             jobs,
@@ -314,19 +325,21 @@ class Service:
             self.tasks,
             settings,
             model_of=model_of,
-            queue_model=lambda queue: model_of(first_printer.get(queue, "")),
+            queue_model=queue_model,
         )
 
-    def _start_recurring(self, store: Store) -> None:
-        """Fleet monitoring (when SNMP is configured), scheduled backups, and the shared
-        scheduler that runs them on their timetables."""
+    async def _start_recurring(self, store: Store, mailer: Mailer) -> None:
+        """Fleet monitoring (when SNMP is configured), scheduled backups (on the console's
+        schedule when one was saved there, else the TOML's), and the shared scheduler that
+        runs them on their timetables."""
         recurring: list[Recurring] = []
         if self.fleet is not None:
             self.tasks.spawn(self.fleet.monitor.poll_loop(), name="snmp-poll")
             recurring += self.fleet.recurring()
-        if self.config.backup.schedule:
-            backups = ScheduledBackups(self.config, store, Mailer(self.config.mail))
-            recurring.append(Recurring("backup", self.config.backup.schedule, backups.run))
+        backup = await scheduled_backups.in_force(self.config.backup, store)
+        if backup.schedule:
+            backups = ScheduledBackups(self.config, store, mailer)
+            recurring.append(Recurring("backup", backup.schedule, backups.run))
         if recurring:
             self.tasks.spawn(Scheduler(store, recurring).run(), name="scheduler")
 
@@ -367,7 +380,7 @@ class Service:
         while True:
             await asyncio.sleep(1.0)
             now = time.monotonic()
-            for printer in printers.values():
+            for printer in list(printers.values()):  # the console may add or remove some
                 due = (not printer.up and now >= printer.retry_at) or (
                     now - last.get(printer.name, now) >= settings.printer_refresh_interval
                 )
@@ -393,22 +406,18 @@ class Service:
                 flush=True,
             )
 
-    def _banner(self) -> None:
+    def _banner(self, queues: list[str]) -> None:
         for address in self.config.server.listen:
             host, port = split_address(address)
             shown = "127.0.0.1" if host in ("0.0.0.0", "") else host
-            for queue in self.config.queues:
-                print(
-                    f"Queue {queue.name}: ipp://{shown}:{port}/ipp/print/{queue.name}", flush=True
-                )
+            for queue in queues:
+                print(f"Queue {queue}: ipp://{shown}:{port}/ipp/print/{queue}", flush=True)
             print(f"Web UI: http://{shown}:{port}/", flush=True)
         for address in self.config.server.tls_listen if self.tls else ():
             host, port = split_address(address)
             shown = "127.0.0.1" if host in ("0.0.0.0", "") else host
-            for queue in self.config.queues:
-                print(
-                    f"Queue {queue.name}: ipps://{shown}:{port}/ipp/print/{queue.name}", flush=True
-                )
+            for queue in queues:
+                print(f"Queue {queue}: ipps://{shown}:{port}/ipp/print/{queue}", flush=True)
             print(f"Web UI: https://{shown}:{port}/", flush=True)
         print(f"Data: {self.config.server.data_dir}  (config: {self.config.source})", flush=True)
 
@@ -420,6 +429,8 @@ def serve(config: Config) -> int:
         # Until the loop's own handler is in place, a reload request must not kill the process.
         signal.signal(signal.SIGHUP, signal.SIG_IGN)
         next_config.server.data_dir.mkdir(parents=True, exist_ok=True)
+        # A restore staged in the console replaces the data before the store is opened.
+        restore.apply_pending(next_config)
         service = Service(next_config)
         with (
             asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner,

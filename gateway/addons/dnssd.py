@@ -1,6 +1,7 @@
 """DNS-SD: advertise every queue (_ipp._tcp, and _ipps._tcp with TLS; subtypes _print and
-_universal), re-announce when a queue's capabilities change, withdraw at shutdown; and browse
-the network for printers (`printgate printers discover`).
+_universal), re-announce when a queue's capabilities change, advertise a queue the console
+saves and withdraw one it deletes at once, withdraw all at shutdown; and browse the network
+for printers (`printgate printers discover`, the console's "Add printers").
 
 Two publishers: avahi-daemon over its D-Bus API when it runs (python-zeroconf beside a running
 avahi-daemon would fight it over port 5353, and cannot give one instance several subtypes),
@@ -25,6 +26,7 @@ from zeroconf.asyncio import AsyncServiceBrowser, AsyncServiceInfo, AsyncZerocon
 from ..config import Config, split_address
 from ..printers.events import PrinterChanged
 from ..server.queue_attrs import QueueView
+from ..server.queues_live import QueuesChanged
 from .dnssd_txt import txt_record
 
 log = logging.getLogger(__name__)
@@ -207,7 +209,13 @@ def _txt(advert: Advert) -> list[bytes]:
 
 
 def _same_service(a: Advert, b: Advert) -> bool:
-    return (a.service_type, a.port, a.subtypes) == (b.service_type, b.port, b.subtypes)
+    """Only the TXT record differs: updated in place (a new name needs a new entry group)."""
+    return (a.name, a.service_type, a.port, a.subtypes) == (
+        b.name,
+        b.service_type,
+        b.port,
+        b.subtypes,
+    )
 
 
 # --- python-zeroconf --------------------------------------------------------------------------
@@ -290,6 +298,10 @@ class Advertiser:
         """An addon of the printers: their capabilities are in the TXT records."""
         self._changed.set()
 
+    def queues_changed(self, event: QueuesChanged) -> None:
+        """A queue was added, changed, renamed or deleted: advertise what is served now."""
+        self._changed.set()
+
     def adverts(self) -> list[Advert]:
         server = self.config.server
         plain = split_address(server.listen[0])[1]
@@ -321,12 +333,18 @@ class Advertiser:
             log.error("DNS-SD: queues are not advertised: %s", exc)
             return
         self.host = publisher.host.removesuffix(".")
+        published: set[str] = set()
         try:
             while True:
                 try:
                     current = {a.key: a for a in self.adverts()}
+                    for key in sorted(published - set(current)):
+                        await publisher.withdraw(key)
+                        published.discard(key)
+                        log.info("DNS-SD: withdrew %s", key)
                     for advert in current.values():
                         await publisher.publish(advert)
+                        published.add(advert.key)
                 except DiscoveryError as exc:
                     log.warning("DNS-SD: %s", exc)
                 with contextlib.suppress(TimeoutError):
@@ -346,6 +364,7 @@ class Found:
     host: str
     port: int
     txt: dict[str, str]
+    addresses: tuple[str, ...] = ()
 
     @property
     def uri(self) -> str:
@@ -386,6 +405,7 @@ async def browse(seconds: float) -> list[Found]:
                     host,
                     info.port or 0,
                     txt,
+                    tuple(info.parsed_addresses()),
                 )
             )
         return found

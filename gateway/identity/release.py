@@ -54,6 +54,10 @@ class Claim:
 
 
 class ReleaseDesk:
+    """queues and graceful are the live maps of the queues served now (the console adds,
+    changes and removes queues in them while printgate runs): each queue's settings as the
+    release page applies them, and whether its primary printer fails over gracefully."""
+
     def __init__(
         self,
         jobs: JobManager,
@@ -89,7 +93,9 @@ class ReleaseDesk:
         job = self.jobs.active.get(job_id)
         if job is None or not held_for_credentials(job):
             raise ReleaseError(f"job {job_id} is not waiting for credentials")
-        queue = self.queues[job.queue]
+        queue = self.queues.get(job.queue)
+        if queue is None:
+            raise ReleaseError(f"the queue {job.queue} no longer exists")
         account = "/".join(x for x in (claim.project, claim.department) if x) or stored_account_id(
             job
         )
@@ -101,7 +107,7 @@ class ReleaseDesk:
             department_password=claim.department_password,
             can_challenge=False,
         )
-        decision = await self.gate.decide(queue, presented, self.graceful[job.queue])
+        decision = await self.gate.decide(queue, presented, self.graceful.get(job.queue, True))
         if not decision.accepted:
             raise ReleaseError(decision.message or "the credentials were refused")
         billable = claim.billable if claim.billable is not None and queue.allow_billable else True

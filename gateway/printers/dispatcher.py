@@ -1,5 +1,8 @@
 """One loop per queue: takes its jobs in order, picks a printer by the failover policy, runs the
-forwarder, and keeps a job spooled and retrying until it prints or its retry window ends."""
+forwarder, and keeps a job spooled and retrying until it prints or its retry window ends.
+
+Queues come and go while printgate runs (the console saves them): `set_queue` starts or updates
+a queue's loop, `remove_queue` ends it; each attempt reads the queue's members as they are now."""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ import contextlib
 import heapq
 import logging
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from ..config import Config, QueueConfig
@@ -44,7 +48,9 @@ class Dispatcher:
         spool: Spool,
         tasks: TaskKeeper,
         witness: MeterWitness | None = None,
+        queues: Iterable[QueueConfig] | None = None,
     ):
+        """queues: those to serve (default: the config's)."""
         self.config = config
         self.jobs = jobs
         self.printers = printers
@@ -54,18 +60,51 @@ class Dispatcher:
             config.jobs.retry_initial_delay, config.jobs.retry_max_delay, config.jobs.retry_window
         )
         self.forwarder = Forwarder(jobs, config.jobs, witness)
-        self._wake = {q.name: asyncio.Event() for q in config.queues}
+        self.queues: dict[str, QueueConfig] = {}
+        self._wake: dict[str, asyncio.Event] = {}
         self._current: dict[str, tuple[int, asyncio.Task[ForwardFailure | None]]] = {}
         self._retry: dict[int, _Retry] = {}
         # Per queue, a heap of (is-new, job id) of jobs that may be runnable; entries for jobs
         # that no longer are get dropped when they reach the top.
-        self._runnable: dict[str, list[tuple[bool, int]]] = {q.name: [] for q in config.queues}
+        self._runnable: dict[str, list[tuple[bool, int]]] = {}
+        self._loops: dict[str, asyncio.Task[None]] = {}
+        self._started = False
+        for queue in config.queues if queues is None else queues:
+            self.set_queue(queue)
 
     def start(self) -> None:
+        self._started = True
         for job in self.jobs.active.values():
             self._push(job)
-        for queue in self.config.queues:
-            self.tasks.spawn(self._queue_loop(queue), name=f"queue-{queue.name}")
+        for name in self.queues:
+            self._spawn(name)
+
+    def set_queue(self, queue: QueueConfig) -> None:
+        """Serve this queue, or go on serving it with these settings (members, order)."""
+        new = queue.name not in self.queues
+        self.queues[queue.name] = queue
+        if not new:
+            self._wake_up(queue.name)  # its members may have changed: choose again
+            return
+        self._wake[queue.name] = asyncio.Event()
+        self._runnable[queue.name] = []
+        if self._started:
+            for job in self.jobs.active.values():
+                if job.queue == queue.name:
+                    self._push(job)
+            self._spawn(queue.name)
+
+    def remove_queue(self, name: str) -> None:
+        """Stop serving the queue (its unfinished jobs were canceled first)."""
+        self.queues.pop(name, None)
+        self._wake.pop(name, None)
+        self._runnable.pop(name, None)
+        loop = self._loops.pop(name, None)
+        if loop is not None:
+            loop.cancel()
+
+    def _spawn(self, name: str) -> None:
+        self._loops[name] = self.tasks.spawn(self._queue_loop(name), name=f"queue-{name}")
 
     def busy(self, queue: str) -> bool:
         """Is a job of this queue being forwarded right now?"""
@@ -109,20 +148,20 @@ class Dispatcher:
             heapq.heappop(heap)
         return None
 
-    async def _queue_loop(self, queue: QueueConfig) -> None:
-        wake = self._wake[queue.name]
-        while True:
+    async def _queue_loop(self, name: str) -> None:
+        wake = self._wake[name]
+        while name in self.queues:
             wake.clear()
-            job = self._next_job(queue.name)
+            job = self._next_job(name)
             if job is None:
                 await wake.wait()
                 continue
             try:
-                delay = await self._attempt(queue, job)
+                delay = await self._attempt(self.queues[name], job)
             except Exception:
                 # A failure nobody foresaw must not stop the queue: the job stays where the
                 # store says it is and is tried again.
-                log.exception("queue %s: job %d could not be dispatched", queue.name, job.id)
+                log.exception("queue %s: job %d could not be dispatched", name, job.id)
                 delay = self.policy.max_delay / 4
             if delay:
                 with contextlib.suppress(TimeoutError):
@@ -160,7 +199,7 @@ class Dispatcher:
         return task.result()
 
     def _candidates(self, queue: QueueConfig, job: Job) -> list[Candidate]:
-        members = queue.printers
+        members = tuple(name for name in queue.printers if name in self.printers)
         if (
             job.forward_phase in (ForwardPhase.SENDING, ForwardPhase.SENT)
             and job.printer in self.printers
@@ -209,12 +248,11 @@ class Dispatcher:
         if self.policy.expired(retry.first_failure, now):
             await self._abort(job, "no printer of the queue could print it in time")
             return 0.0
-        errors = "; ".join(
-            f"{name}: {self.printers[name].last_error or 'unavailable'}" for name in queue.printers
-        )
+        members = [self.printers[n] for n in queue.printers if n in self.printers]
+        errors = "; ".join(f"{p.name}: {p.last_error or 'unavailable'}" for p in members)
         await self._stop(job, f"Waiting for a printer ({errors})")
-        waits = [self.printers[n].retry_at - now for n in queue.printers]
-        return max(0.05, min(waits))
+        waits = [p.retry_at - now for p in members]
+        return max(0.05, min(waits, default=1.0))
 
     async def _stop(self, job: Job, message: str) -> None:
         if job.state != JobState.PROCESSING_STOPPED or job.message != message:

@@ -436,8 +436,10 @@ class QueueView:
 
     def freshness(self, state: tuple[PrinterState, list[str], str] | None = None) -> object:
         """Changes whenever any attribute the queue advertises may have changed: its
-        capabilities, its state, its job count, or the clock's second."""
+        capabilities, its state, its job count, or the clock's second; a queue saved again in
+        the console is a new view, with its own start."""
         return (
+            self.started,
             self._static_version,
             int(time.time()),
             self._queued_jobs(),

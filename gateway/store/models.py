@@ -70,7 +70,8 @@ class Base(DeclarativeBase):
 
 
 class QueueRow(Base):
-    """A printer group as clients see it; settings are provisioned from the config."""
+    """A printer group as clients see it: provisioned from the config (origin "config", shown
+    locked in the console) or made in the console (origin "console")."""
 
     __tablename__ = "queues"
 
@@ -81,6 +82,11 @@ class QueueRow(Base):
     require: Mapped[str] = mapped_column(String(100), default="")  # "project,department"
     allow_billable: Mapped[bool] = mapped_column(Boolean, default=False)
     allow_comment: Mapped[bool] = mapped_column(Boolean, default=False)
+    origin: Mapped[str] = mapped_column(String(10), default="config")  # config | console
+    info: Mapped[str] = mapped_column(Text, default="")
+    location: Mapped[str] = mapped_column(Text, default="")
+    # The submission paths that need authentication: "ipp,web,release" (any of them).
+    touch_points: Mapped[str] = mapped_column(String(100), default="ipp,web,release")
 
 
 class PrinterRow(Base):
@@ -89,6 +95,8 @@ class PrinterRow(Base):
     name: Mapped[str] = mapped_column(String(100), primary_key=True)
     uri: Mapped[str] = mapped_column(Text)
     graceful_failover: Mapped[bool] = mapped_column(Boolean, default=True)
+    origin: Mapped[str] = mapped_column(String(10), default="config")  # config | console
+    snmp: Mapped[str] = mapped_column(Text, default="")  # JSON of config.SnmpAccess; "": none
 
 
 class QueueMemberRow(Base):
@@ -358,3 +366,8 @@ class ScheduledTaskRow(Base):
     schedule: Mapped[str] = mapped_column(String(255))
     next_run: Mapped[datetime] = mapped_column(UTCDateTime())
     last_run: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+# The clean-up's plan and deletion pick ended jobs created before a date: one range per state
+# in this index instead of reading every job (migration 0010).
+Index("ix_jobs_state_created", JobRow.state, JobRow.created_at)

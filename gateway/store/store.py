@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import uuid as uuidlib
 from collections.abc import Awaitable, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 
@@ -148,8 +149,11 @@ class Store:
     # --- queues -------------------------------------------------------------------------------
 
     async def provision(self, config: Config) -> dict[str, str]:
-        """Bring the printers, queues and their members in the store in line with the config;
-        each queue's printer-uuid is created once and kept across restarts."""
+        """Bring the printers, queues and their members in the store in line with the config
+        (origin "config": the console shows them locked); each queue's printer-uuid is created
+        once and kept across restarts. A name the console had used becomes the config's: the
+        TOML wins. Rows of printers and queues since removed from the TOML stay, unserved, so
+        a queue put back keeps its uuid."""
 
         def fn(session: Session) -> dict[str, str]:
             _take_turns(session, PROVISION_LOCK)
@@ -159,6 +163,10 @@ class Store:
                         name=printer.name,
                         uri=printer.uri,
                         graceful_failover=printer.graceful_failover,
+                        origin="config",
+                        snmp=json.dumps(asdict(printer.snmp), sort_keys=True)
+                        if printer.snmp
+                        else "",
                     )
                 )
             known = {row.name: row for row in session.scalars(select(QueueRow))}
@@ -174,6 +182,10 @@ class Store:
                 row.require = ",".join(queue.require)
                 row.allow_billable = queue.allow_billable
                 row.allow_comment = queue.allow_comment
+                row.origin = "config"
+                row.info = queue.info
+                row.location = queue.location
+                row.touch_points = "ipp,web,release"
                 session.execute(delete(QueueMemberRow).where(QueueMemberRow.queue == queue.name))
                 for position, printer_name in enumerate(queue.printers):
                     session.add(

@@ -20,6 +20,7 @@ from ...printers.dispatcher import Dispatcher
 from ...tasks import TaskKeeper
 from ..job_attrs import job_attributes
 from ..queue_attrs import Origin, QueueView
+from ..queues_live import LiveQueues
 
 SUPPORTED_VERSIONS = {(1, 0), (1, 1), (2, 0), (2, 1), (2, 2)}
 CHARSETS = {"utf-8", "us-ascii"}
@@ -70,6 +71,9 @@ class Gateway:
     tasks: TaskKeeper
     gate: Gate
     desk: ReleaseDesk
+    # The live set of printers and queues (the console changes it); None in a gateway built
+    # without the service.
+    live_queues: LiveQueues | None = None
     started: float = field(default_factory=time.time)
 
 
