@@ -14,18 +14,31 @@ from gateway.config import Config
 from gateway.identity.release import Claim, ReleaseError
 from gateway.server.operations import Gateway
 
-from . import i18n
+from . import account as account_area
+from . import audit, i18n, preferences
 from .console import overview
 from .context import CONTEXT_KEY, from_gateway
 from .pages import render
-from .security import headers, signin
+from .security import headers, recovery, signin, totp
 from .security.guard import Handler, guard, signed_in
 from .security.sessions import source_address
 
 # The areas under their prefixes. A route outside them is public: PUBLIC_ROUTES lists them
 # all, and tests/test_console_routes.py checks every route's answer for every role.
-AREAS = {"/console": overview.make}
-PUBLIC_ROUTES = ("/", "/signin", "/signout", "/release", "/release/{job_id}", "/static")
+AREAS = {"/console": overview.make, "/account": account_area.make}
+AREAS["/preferences"] = preferences.make
+AREAS["/audit"] = audit.make
+PUBLIC_ROUTES = (
+    "/",
+    "/signin",
+    "/signout",
+    "/release",
+    "/release/{job_id}",
+    "/static",
+    "/signin/totp",
+    "/forgot",
+    "/reset/{token}",
+)
 
 
 def setup(app: web.Application, gateway: Gateway, config: Config) -> None:
@@ -35,19 +48,25 @@ def setup(app: web.Application, gateway: Gateway, config: Config) -> None:
     app.middlewares.append(language)
     headers.setup(app)
     signin.setup(app)
+    totp.setup(app)
+    recovery.setup(app)
     app.router.add_get("/", home)
     app.router.add_get("/release", release_page)
     app.router.add_post("/release/{job_id:\\d+}", release_claim)
     app.router.add_static("/static", Path(__file__).parent / "static")
     for prefix, make in AREAS.items():
         app.add_subapp(prefix, make())
+    app.on_startup.append(preferences.apply_saved_settings)
 
 
 @web.middleware
 async def language(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Pages speak the account's language, else the browser's first known one."""
+    """Pages speak the account's language, else the console's (Preferences, Options), else
+    the browser's first known one."""
     signed = signed_in(request)
     chosen = signed.account.language if signed is not None else ""
+    if not chosen:
+        chosen = await request.config_dict[CONTEXT_KEY].settings.language()
     if not chosen:
         accepted = request.headers.get("Accept-Language", "")
         chosen = next(

@@ -16,12 +16,15 @@ from aiohttp import web
 
 from gateway.config import Config
 from gateway.identity.accounts import Accounts
+from gateway.identity.protocol import Directory
 from gateway.identity.release import Claim
 from gateway.jobs.record import Job
 from gateway.jobs.state import ACTIVE_STATES, TERMINAL_STATES
+from gateway.runtime.console_settings import ConsoleSettings
 from gateway.runtime.mail import Mailer
 from gateway.server.operations import Gateway
 from gateway.server.queue_attrs import QueueView
+from gateway.server.queues_live import LiveQueues
 from gateway.snmp import records, report
 from gateway.snmp.report import ReportRow
 from gateway.store.store import Store
@@ -57,6 +60,10 @@ class WebContext:
     claim: Callable[[int, Claim], Awaitable[Job]]  # ReleaseError, for the claimant, if refused
     fleet: Callable[[], Awaitable[Fleet]]
     mailer: Callable[[], Awaitable[Mailer]]  # the outgoing mail settings in force now
+    settings: ConsoleSettings  # Preferences saved in the store, over the TOML's
+    use_directory: Callable[[Directory | None], None]  # the gate checks with this one now
+    # Printers and groups: the live set, changed by console saves at once (None: not served).
+    live_queues: LiveQueues | None = None
 
 
 CONTEXT_KEY = web.AppKey("webui-context", WebContext)
@@ -74,8 +81,13 @@ def from_gateway(gateway: Gateway, config: Config) -> WebContext:
     async def held_jobs() -> list[Job]:
         return await desk.held()
 
+    settings = ConsoleSettings(jobs.store, config)
+
     async def mailer() -> Mailer:
-        return Mailer(config.mail)
+        return await settings.mailer()
+
+    def use_directory(directory: Directory | None) -> None:
+        gateway.gate.directory = directory
 
     return WebContext(
         config=config,
@@ -88,6 +100,9 @@ def from_gateway(gateway: Gateway, config: Config) -> WebContext:
         claim=desk.claim,
         fleet=lambda: read_fleet(jobs.store, config),
         mailer=mailer,
+        settings=settings,
+        use_directory=use_directory,
+        live_queues=gateway.live_queues,
     )
 
 

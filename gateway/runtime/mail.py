@@ -38,8 +38,12 @@ class Mail:
 
 
 class Mailer:
-    def __init__(self, settings: MailConfig):
+    """Sends with `settings`. The SMTP password is `password` when given (one an administrator
+    saved in the console), else the contents of settings.password_file (the TOML's way)."""
+
+    def __init__(self, settings: MailConfig, password: str | None = None):
         self.settings = settings
+        self.password = password
 
     @property
     def configured(self) -> bool:
@@ -85,6 +89,8 @@ class Mailer:
         return message
 
     def _password(self) -> str:
+        if self.password is not None:
+            return self.password
         if not self.settings.password_file:
             return ""
         try:

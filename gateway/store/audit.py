@@ -34,6 +34,7 @@ class Actor:
 
 @dataclass(frozen=True)
 class AuditEntry:
+    id: int
     at: datetime
     actor: str
     source: str
@@ -87,6 +88,7 @@ class AuditFilter:
     target: str = ""
     since: datetime | None = None
     until: datetime | None = None
+    before_id: int | None = None  # paging: only entries older than this one
 
 
 async def entries(store: Store, where: AuditFilter, limit: int = 500) -> list[AuditEntry]:
@@ -102,6 +104,8 @@ async def entries(store: Store, where: AuditFilter, limit: int = 500) -> list[Au
         query = query.where(AuditRow.at >= where.since)
     if where.until is not None:
         query = query.where(AuditRow.at < where.until)
+    if where.before_id is not None:
+        query = query.where(AuditRow.id < where.before_id)
 
     async def fn(session: AsyncSession) -> list[AuditEntry]:
         return [_entry(row) for row in await session.scalars(query)]
@@ -111,6 +115,7 @@ async def entries(store: Store, where: AuditFilter, limit: int = 500) -> list[Au
 
 def _entry(row: AuditRow) -> AuditEntry:
     return AuditEntry(
+        id=row.id,
         at=row.at,
         actor=row.actor,
         source=row.source,

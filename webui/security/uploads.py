@@ -46,6 +46,8 @@ async def read_form(request: web.Request, max_bytes: int) -> AsyncIterator[Uploa
     """The form's fields and files. 413 past max_bytes (checked on the declared length first,
     then on what arrives); 403 when the CSRF field is missing, wrong, or comes after a file
     (a form puts its hidden token first)."""
+    if not request.content_type.startswith("multipart/form-data"):
+        raise web.HTTPBadRequest(text=gettext("This form sends a file: use the page's form."))
     if request.content_length is not None and request.content_length > max_bytes:
         raise UploadTooLarge(max_bytes, request.content_length)
     form = UploadedForm()
