@@ -6,14 +6,23 @@ kept aside under data_dir/replaced/<time>/ (a backup archive of the store, the d
 the config as they were), the store's rows are replaced in one transaction, and the files are
 put back. printgate must be stopped meanwhile: restore refuses while it answers on its
 listeners.
+
+From the web console a restore is staged: the uploaded archive is checked whole at once (a
+foreign or damaged one is refused and nothing changes), kept in data_dir/restore-pending/, and
+restored by the code above when printgate next starts, before it opens its store
+(`apply_pending`), so a running gateway never has its store replaced under its feet. Staging is
+refused while jobs are unfinished: their records would be replaced by the archive's.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import logging
 import os
 import shutil
+import tarfile
 import tempfile
 import urllib.error
 import urllib.request
@@ -26,12 +35,32 @@ from alembic.config import Config as AlembicConfig
 from alembic.script import ScriptDirectory
 from sqlalchemy import MetaData, delete, func, insert, select, text
 from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..config import Config, config_path, load, parse, split_address
+from ..jobs.state import ACTIVE_STATES
+from ..store.audit import Actor, append
 from ..store.db import MIGRATION_LOCK, MIGRATIONS, create_engine
-from .backup import DATA_ENTRIES, DATA_GLOBS, Archive, BackupError, create, read, tables
+from ..store.models import JobRow
+from ..store.store import Store
+from ..tasks import TaskKeeper
+from .backup import (
+    DATA_ENTRIES,
+    DATA_GLOBS,
+    MANIFEST,
+    Archive,
+    BackupError,
+    Manifest,
+    create,
+    read,
+    tables,
+)
 
+log = logging.getLogger(__name__)
 INSERT_CHUNK = 500
+PENDING_DIR = "restore-pending"
+PENDING_ARCHIVE = "archive.tar.gz"
+PENDING_NOTE = "request.json"
 
 
 @dataclass(frozen=True)
@@ -271,3 +300,142 @@ def _tls_target(config: Config, member: str) -> Path | None:
     if member == "tls/tls_key.pem" and server.tls_key:
         return Path(server.tls_key)
     return None
+
+
+# --- a restore staged by the console, applied at the next start -------------------------------
+
+
+@dataclass(frozen=True)
+class Pending:
+    archive: Path
+    manifest: Manifest
+    requested_by: str
+    requested_at: str
+    filename: str  # as uploaded
+
+
+def _pending_dir(config: Config) -> Path:
+    return config.server.data_dir / PENDING_DIR
+
+
+async def active_jobs(store: Store) -> int:
+    """Jobs not yet ended: a restore would replace their records."""
+
+    async def fn(session: AsyncSession) -> int:
+        query = select(func.count()).select_from(JobRow)
+        states = [int(state) for state in ACTIVE_STATES]
+        return int(await session.scalar(query.where(JobRow.state.in_(states))) or 0)
+
+    return await store.read(fn)
+
+
+def stage(config: Config, upload: Path, filename: str, requested_by: str) -> Manifest:
+    """Check an uploaded archive as `printgate restore` does before touching anything, then keep
+    it for the next start (replacing any restore staged before). BackupError, in words that
+    name the file as uploaded, when it is refused; nothing is kept then."""
+    with tempfile.TemporaryDirectory(prefix="printgate-restore-check-") as scratch:
+        try:
+            manifest = read(upload, Path(scratch), known_schemas=known_revisions()).manifest
+        except BackupError as exc:
+            raise BackupError(str(exc).replace(str(upload), filename)) from exc
+    folder = _pending_dir(config)
+    partial = folder.with_name(f".{PENDING_DIR}.part")
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(mode=0o700, parents=True)
+    try:
+        shutil.copyfile(upload, partial / PENDING_ARCHIVE)
+        (partial / PENDING_ARCHIVE).chmod(0o600)  # password hashes, the TLS key
+        note = {
+            "requested_by": requested_by,
+            "requested_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "filename": filename,
+        }
+        (partial / PENDING_NOTE).write_text(json.dumps(note))
+        shutil.rmtree(folder, ignore_errors=True)
+        partial.rename(folder)
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
+    return manifest
+
+
+def pending(config: Config) -> Pending | None:
+    folder = _pending_dir(config)
+    try:
+        note = json.loads((folder / PENDING_NOTE).read_text())
+    except (OSError, ValueError):
+        return None
+    archive = folder / PENDING_ARCHIVE
+    try:
+        with tarfile.open(archive, "r:gz") as opened:
+            member = opened.extractfile(MANIFEST)
+            raw = member.read() if member is not None else b""
+        manifest = Manifest(
+            **{k: v for k, v in json.loads(raw).items() if k not in ("format", "format_version")}
+        )
+    except (OSError, KeyError, ValueError, TypeError, tarfile.TarError):
+        return None
+    return Pending(
+        archive,
+        manifest,
+        str(note.get("requested_by", "")),
+        str(note.get("requested_at", "")),
+        str(note.get("filename", "")),
+    )
+
+
+def cancel_pending(config: Config) -> bool:
+    folder = _pending_dir(config)
+    if not folder.exists():
+        return False
+    shutil.rmtree(folder)
+    return True
+
+
+def apply_pending(config: Config) -> Restored | None:
+    """At start-up, before the store is opened: restore the staged archive, if any (keeping
+    the current config file: the console does not change infrastructure), and log it in the
+    restored store's audit log. Called outside any event loop. A restore that fails leaves the
+    data as it was (as `printgate restore` does); its archive is moved to restore-failed/."""
+    found = pending(config)
+    if found is None:
+        if _pending_dir(config).exists():
+            log.error("a staged restore in %s is unreadable: ignored", _pending_dir(config))
+        return None
+    config_arg = None if config.source == "embedded default" else config.source
+    folder = _pending_dir(config)
+    try:
+        done = restore(found.archive, config_arg, keep_config=True)
+    except BackupError as exc:
+        failed = config.server.data_dir / "restore-failed"
+        shutil.rmtree(failed, ignore_errors=True)
+        folder.rename(failed)
+        log.error("the restore staged by %s failed, nothing changed: %s", found.requested_by, exc)
+        return None
+    shutil.rmtree(folder, ignore_errors=True)
+    log.info(
+        "restored %s (made %s by printgate %s), staged by %s; the replaced data is in %s",
+        found.filename,
+        found.manifest.created,
+        found.manifest.printgate_version,
+        found.requested_by,
+        done.aside,
+    )
+    asyncio.run(_audit_restore(done.config.database_url, found, done))
+    return done
+
+
+async def _audit_restore(url: str, found: Pending, done: Restored) -> None:
+    tasks = TaskKeeper()
+    store = await Store.open(url, tasks)
+    try:
+        await append(
+            store,
+            Actor(found.requested_by, "console"),
+            "database.restore",
+            found.filename,
+            {"kept_aside_in": str(done.aside or "")},
+            {"archive_created": found.manifest.created, "rows": sum(done.tables.values())},
+        )
+    finally:
+        await store.close()
+        await tasks.cancel_all()
