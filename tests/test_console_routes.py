@@ -31,11 +31,17 @@ SAMPLES = {
     "username": "book",
     "model": "*",
 }
+# Where one parameter name means different things in different areas: samples by prefix.
+PREFIX_SAMPLES = {
+    "/preferences/permissions/": {"name": "book"},
+    "/preferences/printers/": {"name": "virtual"},
+}
 # Routes whose GET is a download or otherwise not an HTML page still answer 200 to an
 # allowed role; routes whose GET answers something else on purpose are listed here.
 GET_ANSWERS: dict[str, int] = {
     "/": 303,  # to the console when signed in, to the sign-in page otherwise
     "/signin": 200,
+    "/preferences/options/logo.png": 404,  # no logo uploaded yet
 }
 
 
@@ -56,10 +62,13 @@ def _routes(app: web.Application, area: Area | None = None) -> list[tuple]:
 
 
 def _fill(pattern: str) -> str:
+    prefixes = [prefix for prefix in PREFIX_SAMPLES if pattern.startswith(prefix)]
+    chosen = {**SAMPLES, **(PREFIX_SAMPLES[max(prefixes, key=len)] if prefixes else {})}
+
     def sample(match: re.Match[str]) -> str:
         name = match.group(1).split(":")[0]
-        assert name in SAMPLES, f"{pattern}: add a sample value for {{{name}}} to SAMPLES"
-        return SAMPLES[name]
+        assert name in chosen, f"{pattern}: add a sample value for {{{name}}} to SAMPLES"
+        return chosen[name]
 
     return re.sub(r"\{([^}]+)\}", sample, pattern)
 

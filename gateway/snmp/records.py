@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -133,15 +133,19 @@ async def history(store: Store, device_id: int) -> list[MeterReadingRow]:
 async def latest_readings(store: Store) -> dict[int, MeterReadingRow]:
     """Each device's newest reading."""
 
+    # One index seek per device (ix_meter_readings_device_time), not a pass over the whole
+    # history, which grows by every device's reading every poll.
+    newest_of_device = (
+        select(MeterReadingRow.id)
+        .where(MeterReadingRow.device_id == SnmpDeviceRow.id)
+        .order_by(MeterReadingRow.read_at.desc(), MeterReadingRow.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    newest = select(newest_of_device).select_from(SnmpDeviceRow)
+
     async def fn(session: AsyncSession) -> dict[int, MeterReadingRow]:
-        newest = (
-            select(MeterReadingRow.device_id, func.max(MeterReadingRow.id).label("id"))
-            .group_by(MeterReadingRow.device_id)
-            .subquery()
-        )
-        rows = await session.scalars(
-            select(MeterReadingRow).join(newest, MeterReadingRow.id == newest.c.id)
-        )
+        rows = await session.scalars(select(MeterReadingRow).where(MeterReadingRow.id.in_(newest)))
         return {row.device_id: row for row in rows}
 
     return await store.read(fn)

@@ -10,6 +10,7 @@ from aiohttp import web
 from gateway.server.queue_attrs import Origin
 
 from ..context import CONTEXT_KEY
+from ..i18n import gettext
 from ..pages import render
 from ..security.areas import EVERY_ROLE, area
 
@@ -32,6 +33,7 @@ async def queues_page(request: web.Request) -> web.Response:
                 "info": view.queue.info,
                 "uri": f"{origin.ipp_scheme}://{origin.host}/ipp/print/{view.name}",
                 "state": state.name.lower(),
+                "state_enum": state,
                 "message": message,
                 "jobs": context.queued_count(view.name),
                 "printers": [(p.name, p.up, p.last_error) for p in view.printers],
@@ -44,7 +46,7 @@ async def queue_page(request: web.Request) -> web.Response:
     context = request.config_dict[CONTEXT_KEY]
     view = context.queues.get(request.match_info["name"])
     if view is None:
-        raise web.HTTPNotFound(text="no such queue")
+        raise web.HTTPNotFound(text=gettext("No such queue."))
     jobs = await context.recent_jobs(view.name, RECENT_JOBS)
     origin = _origin(request)
     return render(

@@ -1,0 +1,536 @@
+"""Console pages on a big store: every console GET page's p50/p95 with 1,000,000 jobs and
+1,000 users per queue in SQLite, against a plain SQL aggregate on the same file.
+
+The store is built once per run (or kept with --keep DIR and reused): the schema by printgate's
+own migrations, then rows inserted in bulk with sqlite3's executemany: 4 queues, 1,000 users
+and 50 projects and departments per queue (each with its audit entry, as the CLI would have
+written), 1,000,000 jobs over three years (92 % printed, measured and charged; the rest
+canceled or aborted), and four printers read over SNMP every hour for those three years.
+`printgate serve` runs on it as a subprocess; an administrator signs in; every GET route of
+the console areas (webui.app.AREAS, walked like tests/test_console_routes.py) and the release
+page is fetched N times in turn, one request at a time on a keep-alive connection. The peer:
+`SELECT queue, count(*), sum(price_gross) FROM jobs GROUP BY queue` with sqlite3 on the
+same file, N times. The target (issue 11): every page's p95 under 150 ms.
+
+    .venv/bin/python bench/console.py [--jobs 1000000] [--users 1000] [--rounds 50]
+        [--keep DIR] [--explain]
+
+--keep DIR keeps (and reuses) the built database in DIR; --explain prints SQLite's query plan
+of the queries behind the slowest pages' reads (EXPLAIN QUERY PLAN of what printgate logged).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import re
+import sqlite3
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import benchlib as bl
+from benchlib import peers
+
+from gateway.identity.accounts import Accounts
+from gateway.store.audit import Actor
+from gateway.store.models import (
+    AuditRow,
+    DepartmentRow,
+    JobRow,
+    MeterReadingRow,
+    ProjectRow,
+    QueueUserRow,
+    SnmpDeviceRow,
+)
+from tests.web_client import WebClient
+from webui import app as webui_app
+from webui.security.areas import AREA_KEY
+
+QUEUES = ("plotters", "office", "cad", "students")
+PRINTER_MODEL = "HP DesignJet T1700"
+ADMIN, PASSWORD = "bench", "a long benchmark password"
+TARGET_P95_MS = 150.0
+AGGREGATE = "SELECT queue, count(*), sum(price_gross) FROM jobs GROUP BY queue"
+SCALE = 10_000  # Money's stored unit: ten-thousandths
+YEARS = 3
+COMPLETED, CANCELED, ABORTED = 9, 7, 8
+# Path parameters: what exists in the built store. {name} is an account under permissions,
+# a printer under printers, a queue elsewhere.
+SAMPLES = {
+    "name": QUEUES[0],
+    "queue": QUEUES[0],
+    "printer": "p-plotters",
+    "job_id": "1",
+    "token": "not-a-real-token",
+    "username": ADMIN,
+    "model": "*",
+}
+# Pages as people open them with a querystring: a clean-up plan, a filtered audit log.
+WITH_QUERIES = ("/preferences/database/cleanup?years=2", "/audit/?action=user.add&target=cad")
+ROUTE_SAMPLES = {
+    "/preferences/permissions/": {"name": ADMIN},
+    "/preferences/printers/": {"name": "p-plotters"},
+}
+
+
+# --------------------------------------------------------------------------------------------
+# The store
+
+
+def _stamp(when: datetime) -> str:
+    """A datetime as SQLAlchemy's SQLite DateTime stores it (naive UTC)."""
+    return when.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+
+
+def _insert(
+    db: sqlite3.Connection, table: Any, rows: Iterator[dict[str, Any]], batch: int = 20_000
+) -> int:
+    """Bulk insert; columns not in a row get their model default (or NULL)."""
+    columns = [c for c in table.columns if c.name != "id"]  # the database numbers them
+    defaults = {}
+    for column in columns:
+        default = column.default.arg if column.default is not None else None
+        defaults[column.name] = default if not callable(default) else None
+    names = [c.name for c in columns]
+    quoted = ", ".join(f'"{n}"' for n in names)
+    sql = f"INSERT INTO {table.name} ({quoted}) VALUES ({', '.join('?' * len(names))})"
+    count = 0
+    chunk: list[tuple[Any, ...]] = []
+    for row in rows:
+        chunk.append(tuple(row.get(n, defaults[n]) for n in names))
+        if len(chunk) >= batch:
+            db.executemany(sql, chunk)
+            count += len(chunk)
+            chunk.clear()
+    if chunk:
+        db.executemany(sql, chunk)
+        count += len(chunk)
+    return count
+
+
+def _lists(users: int, start: datetime) -> Iterator[tuple[Any, dict[str, Any]]]:
+    """(table, row) of every queue's users, projects and departments."""
+    for queue in QUEUES:
+        for i in range(users):
+            yield (
+                QueueUserRow.__table__,
+                {
+                    "queue": queue,
+                    "name": f"user{i:04d}",
+                    "status": "enabled" if i % 50 else "disabled",
+                    "password_hash": None,
+                    "created_at": _stamp(start),
+                    "first_name": f"First{i}",
+                    "last_name": f"Last{i}",
+                    "email": f"user{i:04d}@example.org",
+                    "address": "",
+                },
+            )
+        for kind, table in (
+            ("project", ProjectRow.__table__),
+            ("department", DepartmentRow.__table__),
+        ):
+            for i in range(50):
+                yield (
+                    table,
+                    {
+                        "queue": queue,
+                        "name": f"{kind.title()}{i:02d}",
+                        "status": "enabled",
+                        "password_hash": None,
+                        "created_at": _stamp(start),
+                    },
+                )
+
+
+def _jobs(count: int, users: int, start: datetime, span: timedelta) -> Iterator[dict[str, Any]]:
+    rng = random.Random(11)
+    step = span / count
+    for n in range(count):
+        queue = QUEUES[n % len(QUEUES)]
+        created = start + step * n
+        roll = rng.random()
+        state = COMPLETED if roll < 0.92 else (CANCELED if roll < 0.97 else ABORTED)
+        row: dict[str, Any] = {
+            "uuid": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+            "queue": queue,
+            "name": f"drawing-{n}.pdf",
+            "user": f"user{rng.randrange(users):04d}",
+            "origin_host": f"10.0.0.{rng.randrange(1, 250)}",
+            "state": state,
+            "reasons": "job-completed-successfully"
+            if state == COMPLETED
+            else "job-canceled-by-user",
+            "message": "",
+            "document_format": "application/pdf",
+            "document_name": f"drawing-{n}.pdf",
+            "template": b"",
+            "created_at": _stamp(created),
+            "processing_at": _stamp(created + timedelta(seconds=2)),
+            "completed_at": _stamp(created + timedelta(seconds=40)),
+            "printer": f"p-{queue}",
+            "project": f"Project{rng.randrange(50):02d}",
+            "department": f"Department{rng.randrange(50):02d}",
+            "billable": rng.random() < 0.8,
+            "instance": "bench",
+        }
+        if state == COMPLETED:
+            pages = rng.randrange(1, 21)
+            color = rng.randrange(0, pages + 1)
+            area = round(pages * 0.5 * rng.uniform(0.2, 1.0), 4)
+            cost = rng.randrange(1_000, 200_000)  # 0.10 to 20.00 in ten-thousandths
+            price = cost * 2
+            row.update(
+                impressions=pages,
+                pages=pages,
+                media_sheets=pages,
+                analysis_status="done",
+                measured_pages=pages,
+                measured_impressions=pages,
+                measured_sheets=pages,
+                color_impressions=color,
+                mono_impressions=pages - color,
+                coverage_c=rng.uniform(0, 30),
+                coverage_m=rng.uniform(0, 30),
+                coverage_y=rng.uniform(0, 30),
+                coverage_k=rng.uniform(0, 60),
+                area_printed_m2=area,
+                area_used_m2=round(area * 1.1, 4),
+                length_used_m=round(area / 0.914, 4),
+                measurement=json.dumps({"categories": {"line": pages}}),
+                media_type="plain",
+                printer_model=PRINTER_MODEL,
+                currency="EUR",
+                cost=cost,
+                cost_tax=cost // 5,
+                cost_gross=cost + cost // 5,
+                price=price,
+                price_tax=price // 5,
+                price_gross=price + price // 5,
+                cost_breakdown='{"ink": 1}',
+                price_breakdown='{"ink": 1}',
+                costed_at=_stamp(created + timedelta(seconds=41)),
+            )
+        yield row
+
+
+def _devices(start: datetime, hours: int) -> Iterator[dict[str, Any]]:
+    for device_id, queue in enumerate(QUEUES, start=1):
+        yield {
+            "address": f"10.0.1.{device_id}:161",
+            "printer": f"p-{queue}",
+            "origin": "config",
+            "model": PRINTER_MODEL,
+            "serial": f"SG{device_id:06d}",
+            "sys_name": f"p-{queue}",
+            "location": "building A",
+            "sys_object_id": "1.3.6.1.4.1.11.2.3.9.1",
+            "first_seen": _stamp(start),
+            "last_read": _stamp(start + timedelta(hours=hours)),
+            "last_error": "",
+            "reported": True,
+        }
+
+
+def _readings(start: datetime, hours: int) -> Iterator[dict[str, Any]]:
+    """Each device read every hour (ids 1..4 as _devices inserts them into an empty table)."""
+    for device_id in range(1, len(QUEUES) + 1):
+        for h in range(hours):
+            yield {
+                "device_id": device_id,
+                "read_at": _stamp(start + timedelta(hours=h)),
+                "total": 1_000 + h * 3,
+                "mono": 600 + h * 2,
+                "color": 400 + h,
+                "unit": "impressions",
+                "status": "idle",
+                "errors": "",
+                "supplies": '[{"name": "black", "level": 70, "max": 100}]',
+            }
+
+
+def _audit(rows: list[tuple[Any, dict[str, Any]]]) -> Iterator[dict[str, Any]]:
+    """The audit entry `printgate user|project|department add` wrote for each list entry."""
+    kinds = {"queue_users": "user", "projects": "project", "departments": "department"}
+    for table, row in rows:
+        yield {
+            "at": row["created_at"],
+            "actor": "root",
+            "source": "cli",
+            "action": f"{kinds[table.name]}.add",
+            "target": f"{row['queue']}/{row['name']}",
+            "before": "",
+            "after": json.dumps({"status": row["status"], "password": "(none)"}),
+        }
+
+
+def build_store(path: Path, jobs: int, users: int) -> dict[str, float]:
+    """Migrate a fresh SQLite file with printgate's own migrations, add the administrator,
+    then insert the rows in bulk. Seconds per step. No ANALYZE: printgate does not run it,
+    so the planner sees what it sees in the field."""
+    url = f"sqlite+aiosqlite:///{path}"
+    times: dict[str, float] = {}
+
+    async def schema() -> None:
+        from gateway.store.store import Store
+        from gateway.tasks import TaskKeeper
+
+        tasks = TaskKeeper()
+        store = await Store.open(url, tasks)  # migrates
+        try:
+            await Accounts(store).add(Actor.cli(), ADMIN, PASSWORD, "admin", "bench@example.org")
+        finally:
+            await store.close()
+            await tasks.cancel_all()
+
+    started = time.perf_counter()
+    asyncio.run(schema())
+    times["migrate + admin"] = time.perf_counter() - started
+    now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    start = now - timedelta(days=365 * YEARS)
+    hours = 24 * 365 * YEARS
+    db = sqlite3.connect(path)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=OFF")
+    with db:
+        started = time.perf_counter()
+        listed = list(_lists(users, start))
+        for table in (QueueUserRow.__table__, ProjectRow.__table__, DepartmentRow.__table__):
+            _insert(db, table, (row for t, row in listed if t is table))
+        _insert(db, AuditRow.__table__, _audit(listed))
+        times["lists + audit"] = time.perf_counter() - started
+    with db:
+        started = time.perf_counter()
+        _insert(db, JobRow.__table__, _jobs(jobs, users, start, now - start - timedelta(hours=1)))
+        times["jobs"] = time.perf_counter() - started
+    with db:
+        started = time.perf_counter()
+        _insert(db, SnmpDeviceRow.__table__, _devices(start, hours))
+        _insert(db, MeterReadingRow.__table__, _readings(start, hours))
+        times["fleet"] = time.perf_counter() - started
+    db.close()
+    return times
+
+
+# --------------------------------------------------------------------------------------------
+# The pages
+
+
+def console_routes() -> list[str]:
+    """Every GET route of the console areas (each area's sub-application, as webui.app mounts
+    it) filled with samples, and the release page."""
+    paths = ["/release"]
+    for prefix, make in webui_app.AREAS.items():
+        sub = make()
+        assert AREA_KEY in sub, prefix
+        for resource in sub.router.resources():
+            if not any(route.method == "GET" for route in resource):
+                continue
+            pattern = prefix + resource.canonical
+            chosen = dict(SAMPLES)
+            for start, override in ROUTE_SAMPLES.items():
+                if pattern.startswith(start):
+                    chosen.update(override)
+
+            def sample(match: re.Match[str], chosen: dict[str, str] = chosen) -> str:
+                return quote(chosen[match.group(1).split(":")[0]], safe="")
+
+            paths.append(re.sub(r"\{([^}]+)\}", sample, pattern))
+    return paths + [path for path in WITH_QUERIES if path.split("?")[0] in paths]
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+async def time_pages(base_url: str, paths: list[str], rounds: int) -> dict[str, dict[str, Any]]:
+    """Each page `rounds` times after two warm-up fetches, one request at a time."""
+    results: dict[str, dict[str, Any]] = {}
+    async with WebClient(base_url) as client:
+        reply = await client.sign_in(ADMIN, PASSWORD)
+        assert reply.status == 303 and "/signin" not in reply.location, reply
+        for path in paths:
+            times: list[float] = []
+            status, size, kind = 0, 0, ""
+            for n in range(rounds + 2):
+                started = time.perf_counter()
+                async with client.session.get(base_url + path, allow_redirects=False) as response:
+                    body = await response.read()
+                elapsed = time.perf_counter() - started
+                status, size = response.status, len(body)
+                kind = response.headers.get("Content-Type", "").split(";")[0]
+                if n >= 2:
+                    times.append(elapsed * 1000)
+            results[path] = {
+                "status": status,
+                "bytes": size,
+                "type": kind,
+                "p50_ms": percentile(times, 0.5),
+                "p95_ms": percentile(times, 0.95),
+                "max_ms": max(times),
+            }
+    return results
+
+
+def time_aggregate(path: Path, rounds: int) -> dict[str, float]:
+    db = sqlite3.connect(path)
+    try:
+        times = []
+        for _ in range(rounds + 2):
+            started = time.perf_counter()
+            db.execute(AGGREGATE).fetchall()
+            times.append((time.perf_counter() - started) * 1000)
+        times = times[2:]
+    finally:
+        db.close()
+    return {"p50_ms": percentile(times, 0.5), "p95_ms": percentile(times, 0.95)}
+
+
+# SQL logging in the printgate process, for --explain: the engine's statements and parameters.
+SQL_LOGGING = """
+import logging, sys
+logging.basicConfig(level=logging.WARNING)
+logging.getLogger("sqlalchemy.engine.Engine").setLevel(logging.INFO)
+from gateway.__main__ import main
+sys.exit(main())
+"""
+
+
+def explain(db_path: Path, log: str) -> list[str]:
+    """EXPLAIN QUERY PLAN of each SELECT in a slice of printgate's SQL log."""
+    import ast
+
+    lines = log.splitlines()
+    out = []
+    db = sqlite3.connect(db_path)
+    try:
+        for i, line in enumerate(lines):
+            at = line.find("SELECT ")
+            if at < 0 or "sqlalchemy" not in line:
+                continue
+            sql = [line[at:]]
+            j = i + 1
+            while j < len(lines) and "sqlalchemy" not in lines[j]:
+                sql.append(lines[j])
+                j += 1
+            params: Any = ()
+            if j < len(lines):
+                found = re.search(r"\] (\(.*\)|\{.*\})$", lines[j])
+                if found:
+                    try:
+                        params = ast.literal_eval(found.group(1))
+                    except (ValueError, SyntaxError):
+                        params = ()
+            statement = " ".join(s.strip() for s in sql)
+            try:
+                plan = db.execute("EXPLAIN QUERY PLAN " + statement, params).fetchall()
+                shown = "; ".join(row[-1] for row in plan)
+            except sqlite3.Error as exc:
+                shown = f"(not explained: {exc})"
+            out.append(f"  {statement[:300]}\n    -> {shown}")
+    finally:
+        db.close()
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--jobs", type=int, default=1_000_000)
+    parser.add_argument("--users", type=int, default=1_000, help="per queue")
+    parser.add_argument("--rounds", type=int, default=50, help="fetches of each page")
+    parser.add_argument("--keep", type=Path, help="keep (and reuse) the database in this folder")
+    parser.add_argument("--explain", action="store_true", help="query plans of the slow pages")
+    args = parser.parse_args()
+    bl.warn_if_busy()
+
+    with bl.scratch_dir("printgate-bench-console-") as work:
+        folder = args.keep or work
+        folder.mkdir(parents=True, exist_ok=True)
+        db_path = folder / "console.db"
+        build: dict[str, float] = {}
+        if not db_path.exists():
+            build = build_store(db_path, args.jobs, args.users)
+            print("built the store: " + ", ".join(f"{k} {v:.1f} s" for k, v in build.items()))
+        size_mib = db_path.stat().st_size / 2**20
+        config = {
+            "database": {"url": f"sqlite+aiosqlite:///{db_path}"},
+            "printers": [{"name": f"p-{q}", "uri": (work / "out").as_uri()} for q in QUEUES],
+            "queues": [{"name": q, "printers": [f"p-{q}"]} for q in QUEUES],
+        }
+        command = [bl.PYTHON, "-c", SQL_LOGGING] if args.explain else None
+        with peers.Printgate(config, work / "printgate", command=command) as gateway:
+            paths = console_routes()
+            pages = asyncio.run(time_pages(gateway.base_url, paths, args.rounds))
+            aggregate = time_aggregate(db_path, args.rounds)
+            plans: dict[str, list[str]] = {}
+            if args.explain:
+                for path, page in pages.items():
+                    if page["p95_ms"] < TARGET_P95_MS:
+                        continue
+                    before = len(gateway.log())
+                    asyncio.run(time_pages(gateway.base_url, [path], 0))
+                    plans[path] = explain(db_path, gateway.log()[before:])
+
+    print(
+        f"\nConsole pages on SQLite ({size_mib:,.0f} MiB): {args.jobs:,} jobs, {len(QUEUES)}"
+        f" queues, {args.users:,} users per queue; {args.rounds} fetches per page after 2"
+        f" warm-ups, one at a time"
+    )
+    rows = [
+        [
+            path,
+            page["status"],
+            page["type"],
+            page["bytes"],
+            page["p50_ms"],
+            page["p95_ms"],
+            page["p95_ms"] / aggregate["p95_ms"],
+            "yes" if page["p95_ms"] < TARGET_P95_MS else "NO",
+        ]
+        for path, page in pages.items()
+    ]
+    print(
+        bl.table(
+            ["page", "status", "type", "bytes", "p50 ms", "p95 ms", "p95 / aggregate", "< 150 ms"],
+            rows,
+        )
+    )
+    print(
+        f"peer: plain SQL aggregate ({AGGREGATE}) p50 {aggregate['p50_ms']:.1f} ms,"
+        f" p95 {aggregate['p95_ms']:.1f} ms"
+    )
+    slow = [path for path, page in pages.items() if page["p95_ms"] >= TARGET_P95_MS]
+    print(f"pages over {TARGET_P95_MS:.0f} ms at p95: {slow or 'none'}")
+    for path, plan in plans.items():
+        print(f"\n{path}:\n" + "\n".join(plan))
+    bl.save_result(
+        "console",
+        {
+            "command": " ".join([Path(sys.executable).name, *sys.argv]),
+            "jobs": args.jobs,
+            "users_per_queue": args.users,
+            "rounds": args.rounds,
+            "database_mib": size_mib,
+            "build_seconds": build,
+            "pages": pages,
+            "aggregate": aggregate,
+            "over_target": slow,
+        },
+    )
+    bad = [path for path, page in pages.items() if page["status"] != 200]
+    if bad:
+        print(f"WARNING: pages that did not answer 200: {bad}", file=sys.stderr)
+    return 0 if not slow and not bad else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
