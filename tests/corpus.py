@@ -10,8 +10,11 @@ ICC by default, `fast=True` for -dUseFastColor=true), each page an `Ink` of frac
 Neutral content is DeviceGray (setFillGray / setStrokeGray, "L" images) and colour content
 DeviceRGB, because printgate, like Ghostscript, puts neutral pixels on black ink only.
 
-Resolutions are low (a few seconds for the whole corpus on two cores); the formats' encodings
-and colour spaces are what is covered, not the rendering.
+The rasters' resolutions are low (a few seconds for the whole corpus on two cores): their
+encodings and colour spaces are what is covered, and a raster is compared with ink_cov at its
+own resolution. The PDFs and PostScript are compared with ink_cov at 600 dpi, the ink a printer
+lays down, kept in tests/data/analysis (see tests/test_coverage_cad.py, which adds the CAD-like
+sheets of issue 15).
 """
 
 from __future__ import annotations

@@ -1,6 +1,9 @@
 """PDF and PostScript analysis against the reference tools on the test corpus: page counts and
 sizes equal poppler's pdfinfo, mean ink per channel within 1.5 percentage points of
-Ghostscript's ink_cov, and the same colour / mono verdict per page; and `printgate analyze`."""
+Ghostscript's ink_cov at 600 dpi with fill adjustment off (the ink a printer lays down; kept in
+tests/data/analysis, see test_coverage_cad), and the same colour / mono verdict per page; and
+`printgate analyze`. Rasters made of the corpus carry their own resolution and are compared
+with ink_cov at it."""
 
 from __future__ import annotations
 
@@ -22,11 +25,18 @@ from gateway.analysis.ink import Ink, converter
 from gateway.cli import main as cli
 from tests import corpus
 from tests.peers import find_binary
+from tests.test_coverage_cad import references
 
 pytestmark = pytest.mark.no_database  # the PostgreSQL pass leaves it out
 
 BOUND = 0.015  # ±1.5 percentage points
 CONVERSIONS = ("icc", "fast")
+
+
+@pytest.fixture(scope="session")
+def reference() -> dict[str, dict[str, tuple[Ink, ...]]]:
+    """ink_cov at 600 dpi per document and conversion."""
+    return references()
 
 
 @pytest.fixture(scope="session")
@@ -51,38 +61,44 @@ def assert_matches_ink_cov(pages: list[Page], reference: tuple[Ink, ...], what: 
 @pytest.mark.parametrize("conversion", CONVERSIONS)
 @pytest.mark.parametrize("name", list(corpus.DOCUMENTS))
 def test_pdf_matches_pdfinfo_and_ink_cov(
-    corpus_docs: dict[str, corpus.CorpusDoc], name: str, conversion: str
+    corpus_docs: dict[str, corpus.CorpusDoc],
+    reference: dict[str, dict[str, tuple[Ink, ...]]],
+    name: str,
+    conversion: str,
 ) -> None:
     doc = corpus_docs[name]
-    pages = analyze(doc.pdf, converter(conversion), "application/pdf", dpi=doc.dpi)  # type: ignore[arg-type]
+    pages = analyze(doc.pdf, converter(conversion), "application/pdf")  # type: ignore[arg-type]
     assert len(pages) == corpus.pdfinfo_pages(doc.pdf)
     for page, (width, height) in zip(pages, corpus.pdfinfo_page_sizes(doc.pdf), strict=True):
         assert page.width_mm == pytest.approx(width, abs=0.5)
         assert page.height_mm == pytest.approx(height, abs=0.5)
-    reference = corpus.ink_cov(doc.pdf, doc.dpi, fast=conversion == "fast")
-    assert_matches_ink_cov(pages, reference, f"{name} ({conversion})")
+    assert_matches_ink_cov(pages, reference[name][conversion], f"{name} ({conversion})")
 
 
 @pytest.mark.parametrize("name", list(corpus.DOCUMENTS))
-def test_postscript_matches_ink_cov_on_the_same_file(
-    corpus_docs: dict[str, corpus.CorpusDoc], name: str, tmp_path: Path
+def test_postscript_matches_ink_cov(
+    corpus_docs: dict[str, corpus.CorpusDoc],
+    reference: dict[str, dict[str, tuple[Ink, ...]]],
+    name: str,
+    tmp_path: Path,
 ) -> None:
+    """The PDF turned into PostScript by pdftops, against the PDF's reference."""
     doc = corpus_docs[name]
     ps = tmp_path / f"{name}.ps"
     subprocess.run([find_binary("pdftops"), str(doc.pdf), str(ps)], check=True, timeout=120)
-    pages = analyze(ps, converter("icc"), "application/postscript", dpi=doc.dpi)
+    pages = analyze(ps, converter("icc"), "application/postscript")
     assert len(pages) == corpus.pdfinfo_pages(doc.pdf)
-    assert_matches_ink_cov(pages, corpus.ink_cov(ps, doc.dpi), f"{name}.ps")
+    assert_matches_ink_cov(pages, reference[name]["icc"], f"{name}.ps")
 
 
 def test_compressed_documents_are_measured_like_the_plain_ones(
     corpus_docs: dict[str, corpus.CorpusDoc], tmp_path: Path
 ) -> None:
     doc = corpus_docs["mixed"]
-    plain = analyze(doc.pdf, converter("icc"), None, dpi=doc.dpi)
+    plain = analyze(doc.pdf, converter("icc"), None)
     packed = tmp_path / "mixed.pdf.gz"
     packed.write_bytes(gzip.compress(doc.pdf.read_bytes()))
-    assert analyze(packed, converter("icc"), None, dpi=doc.dpi) == plain
+    assert analyze(packed, converter("icc"), None) == plain
     raster = doc.rasters["pwg-srgb8"]
     deflated = tmp_path / "mixed.pwg.z"
     deflated.write_bytes(zlib.compress(raster.read_bytes()))
@@ -100,18 +116,17 @@ def printgate(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_analyze_command_prints_the_job_figures(
-    corpus_docs: dict[str, corpus.CorpusDoc], tmp_path: Path
+    corpus_docs: dict[str, corpus.CorpusDoc],
+    reference: dict[str, dict[str, tuple[Ink, ...]]],
+    tmp_path: Path,
 ) -> None:
     doc = corpus_docs["mixed"]
     result = printgate(
         "analyze", str(doc.pdf), "--copies", "2", "--sides", "two-sided-long-edge",
-        "--resolution", str(doc.dpi), "--config", str(tmp_path / "none.toml"),
+        "--config", str(tmp_path / "none.toml"),
     )  # fmt: skip
     assert result.returncode == 2 and "none.toml" in result.stderr  # a missing config is named
-    result = printgate(
-        "analyze", str(doc.pdf), "--copies", "2", "--sides", "two-sided-long-edge",
-        "--resolution", str(doc.dpi),
-    )  # fmt: skip
+    result = printgate("analyze", str(doc.pdf), "--copies", "2", "--sides", "two-sided-long-edge")
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     pages = corpus.pdfinfo_pages(doc.pdf)
@@ -119,8 +134,9 @@ def test_analyze_command_prints_the_job_figures(
     assert report["sheets"] == 2 * ((pages + 1) // 2)
     assert report["color_impressions"] + report["mono_impressions"] == report["impressions"]
     assert set(report["coverage"]) == {"c", "m", "y", "k"}
-    reference = mean_ink(corpus.ink_cov(doc.pdf, doc.dpi))
-    assert report["coverage"]["c"] == pytest.approx(reference.c, abs=BOUND)
+    assert report["coverage"]["c"] == pytest.approx(
+        mean_ink(reference["mixed"]["icc"]).c, abs=BOUND
+    )
     assert len(report["per_page"]) == pages
     first = report["per_page"][0]
     assert set(first) == {"color", "coverage", "category", "width_mm", "height_mm"}
@@ -147,22 +163,28 @@ def analyze_command(path: Path, *args: str, capsys: pytest.CaptureFixture[str]) 
 
 
 def test_analyze_command_on_the_whole_corpus(
-    corpus_docs: dict[str, corpus.CorpusDoc], capsys: pytest.CaptureFixture[str]
+    corpus_docs: dict[str, corpus.CorpusDoc],
+    reference: dict[str, dict[str, tuple[Ink, ...]]],
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     """Acceptance: for every document, as PDF and as each raster made of it, the command's page
     count is pdfinfo's (the rasters' own headers are checked in test_analysis_raster) and its
-    mean coverage is ink_cov's within the bound."""
+    mean coverage is ink_cov's within the bound: at 600 dpi for the PDF, at the raster's own
+    resolution for a raster."""
     for doc in corpus_docs.values():
-        reference = mean_ink(corpus.ink_cov(doc.pdf, doc.dpi))
         pages = corpus.pdfinfo_pages(doc.pdf)
         for path in (doc.pdf, *doc.rasters.values()):
             if "black1" in path.name:
                 continue  # halftoned to one bit: its ink is the dots', compared in the raster tests
-            report = analyze_command(path, "--resolution", str(doc.dpi), capsys=capsys)
+            if path == doc.pdf:
+                expected = mean_ink(reference[doc.name]["icc"])
+            else:
+                expected = mean_ink(corpus.ink_cov(doc.pdf, doc.dpi))
+            report = analyze_command(path, capsys=capsys)
             assert report["pages"] == pages, path.name
             for channel in "cmyk":
                 assert report["coverage"][channel] == pytest.approx(
-                    getattr(reference, channel), abs=BOUND
+                    getattr(expected, channel), abs=BOUND
                 ), f"{path.name} {channel}"
 
 

@@ -8,7 +8,6 @@ import asyncio
 import gzip
 import json
 import subprocess
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ from gateway.ipp import model as m
 from tests.ipp_call import ipp, ipp_http, job_value
 from tests.peers import IppEvePrinter, Printgate, find_binary, wait_for
 from tests.test_credentials import printgate_cli, recorded
+from tests.web_client import SyncWebClient
 
 A4_M2 = (210 / 1000) * (297 / 1000)
 
@@ -152,7 +152,13 @@ def test_a_printed_job_carries_measurement_cost_and_price(
     # -> 0.37 for the text sides and the same for the colour ones; 21 % tax on 0.74 = 0.16.
     assert charge["price"]["net"] == "0.74" and charge["price"]["gross"] == "0.90"
 
-    page = urllib.request.urlopen(f"{gateway.base_url}/queues/office", timeout=10).read().decode()
+    printgate_cli(
+        gateway, "admin", "add", "book", "--role", "bookkeeper", "--email", "b@example.org",
+        "--password-stdin", password="a long bookkeeper password",
+    )  # fmt: skip
+    web = SyncWebClient(gateway.base_url)
+    web.sign_in("book", "a long bookkeeper password")
+    _status, page = web.get("/console/queues/office")
     assert "0.90 EUR" in page and "4 (2)" in page  # the queue page shows the job's charge
 
     # New tables price new jobs only.

@@ -18,7 +18,7 @@ from .ink import InkConverter
 from .sniff import sniff_format as sniff
 
 # MIME type -> the module that reads it. PDF and PostScript are rendered at the given
-# resolution; rasters and JPEG carry their own.
+# resolution (0: chosen per page size, pdf.resolution); rasters and JPEG carry their own.
 MODULES = {
     "application/pdf": "pdf",
     "application/postscript": "postscript",
@@ -108,9 +108,7 @@ def _module_pages(
     return module.pages(stream, ink)  # type: ignore[no-any-return]
 
 
-def analyze(
-    path: Path, ink: InkConverter, mime: str | None = None, dpi: float = 72.0
-) -> list[Page]:
+def analyze(path: Path, ink: InkConverter, mime: str | None = None, dpi: float = 0.0) -> list[Page]:
     """Every page of the document. A generic or missing MIME type is replaced by what the bytes
     say; a document of an unknown format, or one its reader cannot read, raises AnalysisError."""
     with contextlib.ExitStack() as stack:

@@ -16,8 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import Page
-from .ink import Ink
+from . import Ink, Page
 
 CATEGORIES = ("mono_lines", "color_lines", "low_density", "high_density")
 MONOCHROME_MODES = frozenset({"monochrome", "process-monochrome", "bi-level", "process-bi-level"})

@@ -20,11 +20,15 @@ import functools
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
 from PIL import Image, ImageCms
+
+from . import COLOR_THRESHOLD, ConversionName, Ink
+
+__all__ = ["COLOR_THRESHOLD", "ConversionName", "Ink", "InkConverter", "converter"]
 
 Pixels = npt.NDArray[np.uint8]
 log = logging.getLogger(__name__)
@@ -36,33 +40,16 @@ PROFILE_DIRS = (
     Path("/usr/local/share/ghostscript/iccprofiles"),
 )
 
-# A page is colour when C, M or Y covers more than this fraction (ink_cov's 0.1 %).
-COLOR_THRESHOLD = 0.001
 # RGB whose channels differ by at most this many levels is gray, printed with black ink.
 NEUTRAL_TOLERANCE = 2
 WHITE_RGB = np.uint32(0x00FFFFFF)  # R, G and B of a little-endian RGBX word
 LUMA = (0.299, 0.587, 0.114)  # Rec. 601, as Ghostscript and CUPS turn RGB into gray
-
-
-@dataclass(frozen=True)
-class Ink:
-    """Mean coverage per channel, each a fraction 0-1 of the area at full coverage."""
-
-    c: float = 0.0
-    m: float = 0.0
-    y: float = 0.0
-    k: float = 0.0
-
-    @property
-    def is_color(self) -> bool:
-        return max(self.c, self.m, self.y) > COLOR_THRESHOLD
-
-    @property
-    def total(self) -> float:
-        return self.c + self.m + self.y + self.k
-
-    def as_dict(self) -> dict[str, float]:
-        return {"c": self.c, "m": self.m, "y": self.y, "k": self.k}
+# Pages of at most this many runs of colour (flat art, lines, text) go through littleCMS colour
+# by colour. Beyond (photos, gradients) a table of the conversion at TABLE_BITS a channel is
+# looked up instead, five times faster: each colour is off by two levels at most, which over
+# thousands of different colours averages out.
+EXACT_RUNS = 4096
+TABLE_BITS = 6
 
 
 class InkConverter(Protocol):
@@ -74,6 +61,11 @@ class InkConverter(Protocol):
 
     def measure(self, pixels: Pixels) -> tuple[Ink, float]:
         """rgb(pixels) and mono_k_rgb(pixels) in one pass."""
+        ...
+
+    def measure_covered(self, pixels: Pixels) -> tuple[Ink, float]:
+        """As measure, for H x W x 4 RGBA rendered over a transparent page: each pixel takes its
+        colour's ink times its alpha, the share of it that is covered."""
         ...
 
 
@@ -120,7 +112,8 @@ def mono_k_cmyk(pixels: Pixels) -> float:
 
 @dataclass(frozen=True)
 class _Runs:
-    """Pixels as runs of one colour: RGBX words and how many pixels each stands for."""
+    """Pixels as runs of one colour: RGBX words and the weight of each, in pixels (or, for
+    pixels over a transparent page, in 1/255ths of a pixel: the summed alpha)."""
 
     words: npt.NDArray[np.uint32]
     lengths: npt.NDArray[np.int64]
@@ -137,7 +130,7 @@ class _Runs:
 class _Split:
     """An RGB page split into its neutral part (as black ink) and its coloured pixels."""
 
-    count: int  # all pixels
+    count: int  # the whole page, in the runs' unit of weight
     black: int  # the neutral pixels' black ink, in levels (255 = one pixel fully black)
     colour: _Runs  # the pixels that are not neutral
     darkness: float = 0.0  # sum of 255 - luminance over the page: what monochrome prints
@@ -160,23 +153,43 @@ def _words(pixels: Pixels) -> npt.NDArray[np.uint32]:
     return packed
 
 
-def _runs(words: npt.NDArray[np.uint32]) -> _Runs:
-    """Consecutive equal words folded: fills and flat art shrink to a handful of runs, and a
-    page of anti-aliased text costs one comparison more."""
-    if len(words) == 0:
-        return _Runs(words, np.zeros(0, np.int64))
-    starts = np.flatnonzero(np.concatenate(([True], words[1:] != words[:-1])))
-    lengths = np.diff(np.append(starts, len(words))).astype(np.int64)
-    return _Runs(words[starts], lengths)
+def _run_starts(words: npt.NDArray[np.uint32]) -> npt.NDArray[np.intp]:
+    return np.flatnonzero(np.concatenate(([True], words[1:] != words[:-1])))
 
 
-def _split_neutral(pixels: Pixels) -> _Split:
-    """White pixels (most of a page) are dropped first. Of the rest, channels within
-    NEUTRAL_TOLERANCE levels of each other count as neutral: colour-managed renderers turn
-    gray into RGB a level apart (Ghostscript renders 30 % gray as 76, 77, 76)."""
+def _opaque_runs(pixels: Pixels) -> tuple[_Runs, int]:
+    """Consecutive equal words folded, white ones (most of a page) dropped: fills and flat art
+    shrink to a handful of runs, and a page of anti-aliased text costs one comparison more."""
     count = pixels.shape[0] * pixels.shape[1] if pixels.ndim == 3 else 0
     words = _words(pixels) if count else np.zeros(0, np.uint32)
-    runs = _runs(words[(words & WHITE_RGB) != WHITE_RGB])
+    words = words[(words & WHITE_RGB) != WHITE_RGB]
+    if len(words) == 0:
+        return _Runs(words, np.zeros(0, np.int64)), count
+    starts = _run_starts(words)
+    lengths = np.diff(np.append(starts, len(words))).astype(np.int64)
+    return _Runs(words[starts], lengths), count
+
+
+def _covered_runs(pixels: Pixels) -> tuple[_Runs, int]:
+    """RGBA rendered over a transparent page: each pixel's colour is what covers it and its
+    alpha how much of it is covered. Runs fold pixels of one colour, their weight the summed
+    alpha, so that a pixel half covered by a line takes half the line colour's ink; what a
+    pixel's blend with white would take is not that, for ICC conversions are not linear."""
+    count = pixels.shape[0] * pixels.shape[1]
+    words = _words(pixels)
+    covered = words[words > WHITE_RGB]  # alpha, the high byte, above 0
+    if len(covered) == 0:
+        return _Runs(covered, np.zeros(0, np.int64)), 255 * count
+    alpha = covered.view(np.uint8)[3::4]
+    colours = covered & WHITE_RGB
+    starts = _run_starts(colours)
+    weights = np.add.reduceat(alpha, starts, dtype=np.int64)
+    return _Runs(colours[starts], weights), 255 * count
+
+
+def _split_neutral(runs: _Runs, count: int) -> _Split:
+    """Channels within NEUTRAL_TOLERANCE levels of each other count as neutral: colour-managed
+    renderers turn gray into RGB a level apart (Ghostscript renders 30 % gray as 76, 77, 76)."""
     # The channels as byte columns of the words: numpy runs 8-bit element-wise operations
     # several times faster than 32-bit ones.
     channels = runs.words.view(np.uint8).reshape(-1, 4)
@@ -214,7 +227,12 @@ class _RgbConversion:
         return self.measure(pixels)[0]
 
     def measure(self, pixels: Pixels) -> tuple[Ink, float]:
-        split = _split_neutral(pixels)
+        return self._measured(_split_neutral(*_opaque_runs(pixels)))
+
+    def measure_covered(self, pixels: Pixels) -> tuple[Ink, float]:
+        return self._measured(_split_neutral(*_covered_runs(pixels)))
+
+    def _measured(self, split: _Split) -> tuple[Ink, float]:
         sums = self._colour_sums(split.colour) if len(split.colour) else None
         return _mean_ink(split, sums), split.mono_k
 
@@ -257,16 +275,47 @@ class IccConversion(_RgbConversion):
             )
         except (OSError, ImageCms.PyCMSError) as exc:
             raise ProfileNotFound(f"cannot use the ICC profile {cmyk_profile}: {exc}") from exc
+        self._cmyk_table: npt.NDArray[np.uint32] | None = None
 
     def _colour_sums(self, colour: _Runs) -> list[int]:
+        if len(colour) <= EXACT_RUNS:
+            converted = self._convert(colour.words)
+        else:
+            converted = self._table()[_table_index(colour.words)].view(np.uint8).reshape(-1, 4)
+        return colour.channel_sums(converted, 4)
+
+    def _convert(self, words: npt.NDArray[np.uint32]) -> Pixels:
+        """CMYK of RGBX words, as H x 4 bytes."""
         # Pillow keeps RGB as four bytes a pixel too: the words go in as they are.
-        image = Image.frombytes("RGB", (len(colour), 1), colour.words.tobytes(), "raw", "RGBX")
+        image = Image.frombytes("RGB", (len(words), 1), words.tobytes(), "raw", "RGBX")
         out = Image.new("CMYK", image.size)
         # The core transform: ImageCms.applyTransform also copies the output profile into the
         # new image's info, a few milliseconds a call for nothing.
         self._transform.transform.apply(image.getim(), out.getim())
-        converted = np.frombuffer(out.tobytes(), dtype=np.uint8).reshape(-1, 4)
-        return colour.channel_sums(converted, 4)
+        return np.frombuffer(out.tobytes(), dtype=np.uint8).reshape(-1, 4)
+
+    def _table(self) -> npt.NDArray[np.uint32]:
+        """CMYK (as words) of every colour of TABLE_BITS a channel, each the centre of the
+        colours it stands for; made at the first page that needs it (a few tens of ms)."""
+        if self._cmyk_table is None:
+            levels = np.arange(1 << TABLE_BITS, dtype=np.uint32) << (8 - TABLE_BITS)
+            levels |= 1 << (7 - TABLE_BITS)  # the middle of the 2^(8-bits) levels each stands for
+            r, g, b = np.meshgrid(levels, levels, levels, indexing="ij")
+            words = (r | g << 8 | b << 16).ravel()
+            self._cmyk_table = self._convert(words).reshape(-1).view(np.uint32).copy()
+        return self._cmyk_table
+
+
+def _table_index(words: npt.NDArray[np.uint32]) -> npt.NDArray[np.uint32]:
+    shift = np.uint32(8 - TABLE_BITS)
+    mask = np.uint32((1 << TABLE_BITS) - 1)
+    r = (words >> shift) & mask
+    g = (words >> (shift + np.uint32(8))) & mask
+    b = (words >> (shift + np.uint32(16))) & mask
+    index: npt.NDArray[np.uint32] = (
+        (r << np.uint32(2 * TABLE_BITS)) | (g << np.uint32(TABLE_BITS)) | b
+    )
+    return index
 
 
 class ProfileNotFound(RuntimeError):
@@ -283,9 +332,6 @@ def ghostscript_profile(name: str) -> Path:
         f"no {name} found in {', '.join(map(str, PROFILE_DIRS))}: install ghostscript "
         "or give the printer model an ICC profile"
     )
-
-
-ConversionName = Literal["icc", "fast"]
 
 
 @functools.lru_cache(maxsize=16)

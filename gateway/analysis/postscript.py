@@ -1,7 +1,8 @@
-"""PostScript: Ghostscript renders it to RGB (PPM, page after page on a pipe), then measured.
+"""PostScript: Ghostscript turns it into PDF (its pdfwrite device, which keeps the drawing as
+vectors, text and images), and the PDF is measured as any other (pdf.py): one way to ink for both.
 
 Ghostscript runs with -dSAFER in its own process with a memory limit; the document is fed on
-stdin by a thread while the pages are read back, so neither side waits for the whole file.
+stdin by a thread while Ghostscript writes the PDF to a temporary file.
 """
 
 from __future__ import annotations
@@ -11,14 +12,14 @@ import resource
 import shutil
 import signal
 import subprocess
+import tempfile
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import IO, BinaryIO
 
-import numpy as np
-import numpy.typing as npt
-
-from . import AnalysisError, Page, pixels_to_mm
+from . import AnalysisError, Page
+from . import pdf as _pdf
 from .ink import InkConverter
 
 GS_MEMORY_BYTES = 1 << 30
@@ -47,75 +48,43 @@ def _feed(stream: BinaryIO, pipe: IO[bytes]) -> None:
             pass
 
 
-def _token(out: IO[bytes]) -> bytes:
-    """The next whitespace-separated header token of a PPM, skipping comments."""
-    token = b""
-    while True:
-        char = out.read(1)
-        if not char:
-            return token
-        if char == b"#":
-            while char not in (b"\n", b""):
-                char = out.read(1)
-            continue
-        if char.isspace():
-            if token:
-                return token
-            continue
-        token += char
-
-
-def _ppm_pages(out: IO[bytes]) -> Iterator[npt.NDArray[np.uint8]]:
-    while magic := _token(out):
-        if magic != b"P6":
-            raise AnalysisError("Ghostscript produced no image")
-        width, height, maxval = (int(_token(out) or 0) for _ in range(3))
-        if width <= 0 or height <= 0 or maxval != 255:
-            raise AnalysisError("Ghostscript produced an unusable image")
-        data = out.read(width * height * 3)
-        if len(data) != width * height * 3:
-            raise AnalysisError("Ghostscript stopped in the middle of a page")
-        yield np.frombuffer(data, dtype=np.uint8).reshape(height, width, 3)
-
-
-def pages(stream: BinaryIO, ink: InkConverter, dpi: float = 72.0) -> Iterator[Page]:
+def pages(stream: BinaryIO, ink: InkConverter, dpi: float = 0.0) -> Iterator[Page]:
     gs = shutil.which("gs")
     if gs is None:
         raise AnalysisError("PostScript needs Ghostscript (gs), which is not installed")
+    with tempfile.TemporaryDirectory(prefix="printgate-ps-") as scratch:
+        pdf = Path(scratch) / "document.pdf"
+        _to_pdf(gs, stream, pdf)
+        with pdf.open("rb") as converted:
+            yield from _pdf.pages(converted, ink, dpi)
+
+
+def _to_pdf(gs: str, stream: BinaryIO, pdf: Path) -> None:
     command = [
-        gs, "-q", "-dSAFER", "-dBATCH", "-dNOPAUSE", "-dNOINTERPOLATE",
-        # Fast colour: gray stays exactly neutral and RGB unconverted, so ink.py sees the
-        # document's own colours. No fill adjustment: Ghostscript otherwise widens each shape
-        # by 0.3 pixel a side, adding half again to a thin line's ink at 72 dpi.
-        "-dUseFastColor=true", "-sDEVICE=ppmraw", f"-r{dpi:g}", "-sOutputFile=-",
-        # The document's own prints and Ghostscript's messages must not mix into the pages.
-        "-sstdout=%stderr",
-        "-c", "0 0 .setfilladjust2", "-f", "-_",
+        gs, "-q", "-dSAFER", "-dBATCH", "-dNOPAUSE", "-sDEVICE=pdfwrite",
+        # Pages keep the orientation the document gives them (by default pdfwrite turns pages
+        # whose text runs up the page), and the document's own prints and Ghostscript's
+        # messages go to stderr.
+        "-dAutoRotatePages=/None", f"-sOutputFile={pdf}", "-sstdout=%stderr", "-_",
     ]  # fmt: skip
     process = subprocess.Popen(
         command,
         stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         preexec_fn=_confine,
     )
-    assert process.stdin and process.stdout and process.stderr
+    assert process.stdin and process.stderr
     feeder = threading.Thread(target=_feed, args=(stream, process.stdin), daemon=True)
     feeder.start()
     try:
-        for pixels in _ppm_pages(process.stdout):
-            height, width = pixels.shape[:2]
-            coverage, mono_k = ink.measure(pixels)
-            yield Page(pixels_to_mm(width, dpi), pixels_to_mm(height, dpi), coverage, mono_k)
         errors = process.stderr.read().decode(errors="replace").strip()
         if process.wait() != 0:
             first = errors.splitlines()[0] if errors else f"exit status {process.returncode}"
             raise AnalysisError(f"Ghostscript cannot read the PostScript: {first}")
-
     finally:
         if process.poll() is None:
             process.kill()
             process.wait()
         feeder.join(timeout=5)
-        process.stdout.close()
         process.stderr.close()

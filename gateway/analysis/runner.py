@@ -1,23 +1,33 @@
 """Analysis off the event loop: worker processes with a memory limit, and a time limit per
 document. A document that crashes, exhausts or outlasts its worker costs that worker, never the
-gateway: the pool is rebuilt and the job is recorded with the reason."""
+gateway: the pool is rebuilt and the job is recorded with the reason.
+
+Workers never outlive the gateway: each watches the gateway's process (a pidfd, readable once
+it has ended) and leaves the moment it is gone, killed or crashed; the fork server and
+multiprocessing's resource tracker, which live as long as a worker holds their pipes, follow.
+
+The readers (numpy, Pillow, PDFium) are imported by `measure`, in the worker, not with this
+module: the gateway and `printgate analyze` start without them.
+"""
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import logging
-import multiprocessing
 import os
 import resource
-from concurrent.futures.process import BrokenProcessPool
+import select
+import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from . import AnalysisError, Page
-from .document import analyze
+from . import AnalysisError, ConversionName, Page
 from .figures import JobFigures, JobOptions, Thresholds, job_figures
-from .ink import ConversionName, ProfileNotFound, converter
+
+if TYPE_CHECKING:
+    import asyncio
+    import concurrent.futures
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +40,7 @@ class Request:
     thresholds: Thresholds = field(default_factory=Thresholds)
     conversion: ConversionName = "icc"
     profile: str = ""
-    dpi: float = 72.0
+    dpi: float = 0.0  # PDF and PostScript rendering resolution; 0: chosen per page size
 
 
 @dataclass(frozen=True)
@@ -44,6 +54,9 @@ class Measurement:
 
 def measure(request: Request) -> Measurement:
     """Analyse one document; every failure becomes a reason, never an exception."""
+    from .document import analyze
+    from .ink import ProfileNotFound, converter
+
     try:
         ink = converter(request.conversion, request.profile)
         pages = analyze(request.path, ink, request.mime, request.dpi)
@@ -63,10 +76,55 @@ def measure(request: Request) -> Measurement:
 WORKER_NICENESS = 10
 
 
-def _worker_setup(memory_bytes: int) -> None:
+# Without pidfds (Linux before 5.3), how often a worker looks for its gateway.
+GATEWAY_POLL_SECONDS = 1.0
+GATEWAY_GONE_STATUS = 70  # EX_SOFTWARE
+
+
+def _worker_setup(memory_bytes: int, gateway: int = 0) -> None:
     os.nice(WORKER_NICENESS)
     if memory_bytes:
         resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+    if gateway:
+        watch_gateway(gateway)
+
+
+def watch_gateway(pid: int) -> threading.Thread:
+    """A daemon thread that ends this process as soon as process `pid` has ended. A worker's
+    parent is the fork server, not the gateway, and a worker blocked reading its next task from
+    a pipe the other workers also hold would wait for ever."""
+    try:
+        handle: int | None = os.pidfd_open(pid)
+    except ProcessLookupError:
+        os._exit(GATEWAY_GONE_STATUS)  # gone before we looked
+    except (AttributeError, OSError):
+        handle = None
+    watcher = threading.Thread(
+        target=_exit_when_gone, args=(pid, handle), name="gateway-watch", daemon=True
+    )
+    watcher.start()
+    return watcher
+
+
+def _exit_when_gone(pid: int, handle: int | None) -> None:
+    if handle is not None:
+        while not select.select([handle], [], [])[0]:
+            pass
+    else:
+        while _alive(pid):
+            time.sleep(GATEWAY_POLL_SECONDS)
+    # No clean-up to wait for: the task in hand was the gateway's, and it is gone.
+    os._exit(GATEWAY_GONE_STATUS)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def default_workers() -> int:
@@ -80,15 +138,18 @@ class Analyzer:
         self.timeout = timeout
         self.memory_bytes = memory_bytes
         self._pool: concurrent.futures.ProcessPoolExecutor | None = None
-        self._starting = asyncio.Lock()
+        self._starting: asyncio.Lock | None = None
 
     def _new_pool(self) -> concurrent.futures.ProcessPoolExecutor:
+        import concurrent.futures
+        import multiprocessing
+
         # forkserver: workers never inherit the event loop's threads and sockets.
         pool = concurrent.futures.ProcessPoolExecutor(
             self.workers,
             mp_context=multiprocessing.get_context("forkserver"),
             initializer=_worker_setup,
-            initargs=(self.memory_bytes,),
+            initargs=(self.memory_bytes, os.getpid()),
         )
         # Starting the fork server and a worker takes a second or more on a busy machine:
         # it happens here, in a thread, not on the event loop at the first job's submit.
@@ -96,12 +157,19 @@ class Analyzer:
         return pool
 
     async def _executor(self) -> concurrent.futures.ProcessPoolExecutor:
+        import asyncio
+
+        if self._starting is None:
+            self._starting = asyncio.Lock()
         async with self._starting:
             if self._pool is None:
                 self._pool = await asyncio.to_thread(self._new_pool)
             return self._pool
 
     async def measure(self, request: Request) -> Measurement:
+        import asyncio
+        from concurrent.futures.process import BrokenProcessPool
+
         loop = asyncio.get_running_loop()
         future = loop.run_in_executor(await self._executor(), measure, request)
         try:

@@ -13,7 +13,7 @@ from ..analysis.figures import JobOptions, Thresholds
 from ..analysis.job_options import media_from_name
 from ..analysis.runner import Measurement, Request, measure
 from ..config import load
-from .common import CommandError
+from .errors import CommandError
 
 RANGE = re.compile(r"^(\d+)(?:-(\d+))?$")
 
@@ -131,6 +131,6 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--profile", metavar="ICC", help="CMYK output profile for --conversion icc")
     parser.add_argument(
-        "--resolution", type=float, metavar="DPI", help="PDF and PostScript rendering resolution"
+        "--resolution", type=float, metavar="DPI", help="PDF and PostScript rendering resolution (default: chosen per page size)"
     )
     parser.set_defaults(func=_analyze)

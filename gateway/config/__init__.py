@@ -110,7 +110,7 @@ class AnalysisConfig:
     workers: int = 0  # not set: one less than the CPUs
     timeout: float = 120.0
     memory_limit_mb: int = 1024
-    resolution: float = 72.0
+    resolution: float = 0.0  # dpi; 0: chosen per page size
     lines_max_coverage: float = 0.15
     low_density_max_coverage: float = 0.60
 
@@ -297,6 +297,8 @@ def _analysis(table: Any) -> AnalysisConfig:
     analysis: AnalysisConfig = _section(AnalysisConfig, table, "[analysis]")
     if not analysis.lines_max_coverage < analysis.low_density_max_coverage:
         raise ConfigError("[analysis] lines_max_coverage must be below low_density_max_coverage")
+    if not 0 <= analysis.resolution <= 1200:
+        raise ConfigError("[analysis] resolution must be 0 (chosen per page size) to 1200 dpi")
     return analysis
 
 
