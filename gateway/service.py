@@ -261,7 +261,7 @@ class Service:
         live.attach(dispatcher, desk)
         fleet_client = self.fleet.client if self.fleet is not None else None
         live.finder = lambda: find_printers(config, queues, printers, fleet_client)
-        monitoring = Metrics(store, jobs, printers, self.directory)
+        monitoring = Metrics(store, jobs, printers, lambda: gate.directory)
         advertiser = None
         if config.dns_sd.advertise:
             host = await console_settings.dns_sd_host()

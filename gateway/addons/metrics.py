@@ -11,7 +11,7 @@ import asyncio
 import bisect
 import hmac
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -62,8 +62,9 @@ class Metrics:
         store: Store,
         jobs: JobManager,
         printers: Mapping[str, Printer],
-        directory: Directory | None,
+        directory: Callable[[], Directory | None],
     ):
+        """`directory`: the one in force now (the console can switch it while running)."""
         self.store = store
         self.jobs = jobs
         self.printers = printers
@@ -121,11 +122,12 @@ class Metrics:
             return {}, False
 
     async def _directory_health(self) -> bool | None:
-        if self.directory is None:
+        directory = self.directory()
+        if directory is None:
             return None
         checked, up = self._directory_up
         if time.monotonic() - checked >= DIRECTORY_PROBE_SECONDS:
-            up, _ = await self.directory.test_connection()
+            up, _ = await directory.test_connection()
             self._directory_up = (time.monotonic(), up)
         return up
 

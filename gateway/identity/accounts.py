@@ -126,6 +126,44 @@ def _end_sessions(session: Session, user_id: int, keep: str | None = None) -> No
     session.execute(query)
 
 
+def _change_details(
+    session: Session, actor: Actor, row: AppUserRow, email: str, first_name: str, last_name: str
+) -> None:
+    before = _public(row)
+    row.email, row.first_name, row.last_name = email, first_name, last_name
+    row.full_name = " ".join(x for x in (first_name, last_name) if x)
+    if _public(row) != before:
+        record(session, actor, "account.edit", row.username, before, _public(row))
+
+
+def _change_password(
+    session: Session,
+    actor: Actor,
+    row: AppUserRow,
+    password_hash: str,
+    must_change: bool,
+    keep_session: str | None,
+) -> None:
+    row.password_hash = password_hash
+    row.must_change_password = must_change
+    _end_sessions(session, row.id, keep=keep_session)
+    record(session, actor, "account.password", row.username, None, {"password": "(changed)"})
+
+
+def _change_role(session: Session, actor: Actor, row: AppUserRow, role: str) -> None:
+    """A new role ends the account's sessions (what it may do changed under them)."""
+    if role not in ROLES:
+        raise AccountError(f"the role must be one of {', '.join(ROLES)}")
+    if row.role == role:
+        return
+    if role != "admin":
+        _guard_last_admin(session, row)
+    before = {"role": row.role}
+    row.role = role
+    _end_sessions(session, row.id)
+    record(session, actor, "account.role", row.username, before, {"role": role})
+
+
 @dataclass(frozen=True)
 class SessionPolicy:
     idle: timedelta
@@ -211,14 +249,11 @@ class Accounts:
     async def update(
         self, actor: Actor, username: str, email: str, first_name: str, last_name: str
     ) -> None:
-        def fn(session: Session) -> None:
-            row = _row(session, username)
-            before = _public(row)
-            row.email, row.first_name, row.last_name = email, first_name, last_name
-            row.full_name = " ".join(x for x in (first_name, last_name) if x)
-            record(session, actor, "account.edit", username, before, _public(row))
-
-        await self.store.write(fn)
+        await self.store.write(
+            lambda session: _change_details(
+                session, actor, _row(session, username), email, first_name, last_name
+            )
+        )
 
     async def set_password(
         self,
@@ -231,30 +266,39 @@ class Accounts:
         """A new password ends every other session of the account (all of them, from the CLI
         or when an administrator sets it)."""
         password_hash = await asyncio.to_thread(hash_password, password)
-
-        def fn(session: Session) -> None:
-            row = _row(session, username)
-            row.password_hash = password_hash
-            row.must_change_password = must_change
-            _end_sessions(session, row.id, keep=keep_session)
-            record(session, actor, "account.password", username, None, {"password": "(changed)"})
-
-        await self.store.write(fn)
+        await self.store.write(
+            lambda session: _change_password(
+                session, actor, _row(session, username), password_hash, must_change, keep_session
+            )
+        )
 
     async def set_role(self, actor: Actor, username: str, role: str) -> None:
-        if role not in ROLES:
-            raise AccountError(f"the role must be one of {', '.join(ROLES)}")
+        await self.store.write(
+            lambda session: _change_role(session, actor, _row(session, username), role)
+        )
+
+    async def edit(
+        self,
+        actor: Actor,
+        username: str,
+        *,
+        email: str,
+        first_name: str,
+        last_name: str,
+        role: str,
+        password: str | None = None,
+        must_change: bool = False,
+    ) -> None:
+        """An administrator's edit of another account, in one transaction: role, details and
+        (when given) a new password; a refused role change saves nothing."""
+        password_hash = await asyncio.to_thread(hash_password, password) if password else None
 
         def fn(session: Session) -> None:
             row = _row(session, username)
-            if row.role == role:
-                return
-            if role != "admin":
-                _guard_last_admin(session, row)
-            before = {"role": row.role}
-            row.role = role
-            _end_sessions(session, row.id)
-            record(session, actor, "account.role", username, before, {"role": role})
+            _change_role(session, actor, row, role)
+            _change_details(session, actor, row, email, first_name, last_name)
+            if password_hash is not None:
+                _change_password(session, actor, row, password_hash, must_change, None)
 
         await self.store.write(fn)
 

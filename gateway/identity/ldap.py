@@ -74,8 +74,17 @@ _T = TypeVar("_T")
 class LdapDirectory:
     """Checks user names and passwords against one directory server."""
 
-    def __init__(self, settings: DirectoryConfig, *, max_threads: int = 8) -> None:
+    def __init__(
+        self,
+        settings: DirectoryConfig,
+        *,
+        max_threads: int = 8,
+        bind_password: str | None = None,
+    ) -> None:
+        """`bind_password`: the service account's password as given (the console keeps it in
+        the store); None: read from settings.bind_password_file at each bind."""
         self.settings = settings
+        self._given_password = bind_password
         self._use_ssl, self._host, self._port = settings.endpoint
         self._executor = ThreadPoolExecutor(max_threads, thread_name_prefix="ldap")
 
@@ -93,6 +102,12 @@ class LdapDirectory:
             # password is an "unauthenticated" bind that many servers answer with success.
             return None
         return await self._run(self._authenticate, username, password)
+
+    async def lookup(self, username: str) -> list[tuple[str, dict[str, Any]]]:
+        """The entries (DN, attributes) a sign-in as `username` would consider: one means it
+        can sign in, none or two that it cannot. DirectoryUnavailable when the directory
+        cannot say."""
+        return await self._run(self._lookup, username)
 
     async def test_connection(self) -> tuple[bool, str]:
         """(ok, one sentence for the administrator): binds as configured, looks at base_dn."""
@@ -223,6 +238,10 @@ class LdapDirectory:
             if r.get("type") == "searchResEntry"
         ]
 
+    def _lookup(self, username: str) -> list[tuple[str, dict[str, Any]]]:
+        with self._service_connection() as conn:
+            return self._find(conn, username)
+
     def _filter(self, escaped_value: str) -> str:
         return f"(&({self.settings.search_attribute}={escaped_value}){self.settings.filter})"
 
@@ -244,6 +263,8 @@ class LdapDirectory:
             yield conn
 
     def _bind_password(self) -> str:
+        if self._given_password is not None:
+            return self._given_password
         path = self.settings.bind_password_file
         assert path is not None
         try:

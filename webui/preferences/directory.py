@@ -28,26 +28,14 @@ class FoundEntry:
     attributes: dict[str, str]
 
 
-class SettingsDirectory(LdapDirectory):
-    def __init__(self, settings: DirectorySettings):
-        super().__init__(settings.config, max_threads=4)
-        self._password = settings.password
+def directory_of(settings: DirectorySettings) -> LdapDirectory:
+    """The directory as saved: its service password is the stored one when there is one."""
+    return LdapDirectory(settings.config, max_threads=4, bind_password=settings.password)
 
-    def _bind_password(self) -> str:
-        if self._password is not None:
-            return self._password
-        return super()._bind_password()
 
-    async def lookup(self, username: str) -> list[FoundEntry]:
-        """The entries the gate would consider for this name (one: it can sign in; none or
-        two: it cannot). DirectoryUnavailable when the directory cannot say."""
-        return await self._run(self._lookup, username)
-
-    def _lookup(self, username: str) -> list[FoundEntry]:
-        # The same search as a sign-in's first step (ldap.py escapes the name).
-        with self._service_connection() as conn:
-            entries = self._find(conn, username)
-        return [FoundEntry(dn, _shown(attributes)) for dn, attributes in entries]
+async def lookup(directory: LdapDirectory, username: str) -> list[FoundEntry]:
+    """What the gate would find for this name, with the attributes worth showing."""
+    return [FoundEntry(dn, _shown(attrs)) for dn, attrs in await directory.lookup(username)]
 
 
 def _shown(attributes: dict[str, Any]) -> dict[str, str]:
@@ -72,20 +60,20 @@ async def apply_saved_directory(context: WebContext) -> None:
     except SettingError as exc:
         log.error("the directory saved in the console is unusable, keeping the TOML's: %s", exc)
         return
-    context.use_directory(SettingsDirectory(saved) if saved is not None else None)
+    context.use_directory(directory_of(saved) if saved is not None else None)
 
 
 async def probe(
     saved: DirectorySettings, username: str
 ) -> tuple[bool, str, list[FoundEntry] | None]:
     """(ok, the directory's answer, the entries found for `username` or None if not asked)."""
-    directory = SettingsDirectory(saved)
+    directory = directory_of(saved)
     try:
         ok, message = await directory.test_connection()
         found = None
         if ok and username:
             try:
-                found = await directory.lookup(username)
+                found = await lookup(directory, username)
             except DirectoryUnavailable as exc:
                 return False, str(exc), None
         return ok, message, found

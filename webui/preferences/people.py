@@ -144,14 +144,16 @@ async def edit(request: web.Request) -> web.Response:
         return _render_edit(request, person, form, status=400)
     accounts, who = context(request).accounts, actor(request)
     try:
-        # The role first: it is the change that may be refused (the last administrator), and
-        # then nothing else is saved.
-        await accounts.set_role(who, person.username, role)
-        await accounts.update(who, person.username, email, first, last)
-        if password:
-            await accounts.set_password(
-                who, person.username, password, must_change=form.boolean("must_change")
-            )
+        await accounts.edit(
+            who,
+            person.username,
+            email=email,
+            first_name=first,
+            last_name=last,
+            role=role,
+            password=password or None,
+            must_change=form.boolean("must_change"),
+        )
     except AccountError as exc:
         return _render_edit(request, person, form, str(exc), 400)
     raise web.HTTPSeeOther(f"{PAGE}?saved={quote(person.username, safe='')}")
