@@ -70,8 +70,8 @@ _postgresql_only: set[str] = set()
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if ON_POSTGRESQL:
-        # Tests that touch no database, and browser tests (the store code under the console
-        # is tested on both databases by its HTTP-level tests), run in the SQLite pass only.
+        # Tests that do not use the test database, and browser tests, run in the SQLite
+        # pass only (see _runs_once).
         once = [item for item in items if _runs_once(item)]
         if once:
             config.hook.pytest_deselected(items=once)
@@ -87,8 +87,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 def _runs_once(item: pytest.Item) -> bool:
-    browser = "console_factory" in getattr(item, "fixturenames", ())
-    return browser or item.get_closest_marker("no_database") is not None
+    """Whether the PostgreSQL pass leaves this test to the SQLite one: it does not use the
+    test database (`database_factory`, directly or through database_url, store,
+    printgate_factory...), so a second pass would run the very same thing; or it drives a
+    browser (the store code under the console is tested on both databases over HTTP)."""
+    if item.get_closest_marker("postgresql") is not None:
+        return False
+    fixtures = getattr(item, "fixturenames", ())
+    browser = "console_factory" in fixtures
+    uses_database = "database_factory" in fixtures
+    return browser or not uses_database or item.get_closest_marker("no_database") is not None
 
 
 @pytest.hookimpl(optionalhook=True)

@@ -20,7 +20,7 @@ from gateway.store.audit import Actor, append
 from gateway.store.models import AuditRow
 from tests.harness import InProcess, in_process
 from tests.web_client import WebClient
-from webui.audit import neutralised
+from webui.console.audit import neutralised
 
 ADMIN_PASSWORD = "a long admin password"
 

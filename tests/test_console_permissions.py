@@ -23,7 +23,7 @@ from tests.console_fixtures import (
 )
 from tests.harness import InProcess
 from tests.web_client import WebClient
-from webui import audit, preferences
+from webui.console import audit, preferences
 
 # The fixtures gw, admin, auth_sink and slapd.
 pytest_plugins = ("tests.console_fixtures",)

@@ -34,7 +34,7 @@ from tests.harness import InProcess, in_process
 from tests.slapd import BASE_DN, DISABLED_FILTER, READER_DN, READER_PASSWORD, USERS, Slapd
 from tests.snmp_peers import SmtpSink
 from tests.web_client import WebClient
-from webui import preferences
+from webui.console import preferences
 
 # The fixtures gw, admin, auth_sink and slapd.
 pytest_plugins = ("tests.console_fixtures",)

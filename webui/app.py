@@ -14,9 +14,9 @@ from gateway.config import Config
 from gateway.identity.release import Claim, ReleaseError
 from gateway.server.operations import Gateway
 
-from . import account as account_area
-from . import audit, i18n, preferences
-from .console import overview
+from . import i18n
+from .console import account as account_area
+from .console import audit, overview, preferences
 from .context import CONTEXT_KEY, from_gateway
 from .pages import render
 from .security import headers, recovery, signin, totp

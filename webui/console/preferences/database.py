@@ -21,11 +21,11 @@ from gateway.maintenance.backup import BackupError, write_backup
 from gateway.maintenance.scheduled_backups import BackupSettingsError
 from gateway.store import audit
 
-from ..forms import Form
-from ..i18n import gettext
-from ..pages import render
-from ..security.guard import accepts_upload
-from ..security.uploads import read_form
+from ...forms import Form
+from ...i18n import gettext
+from ...pages import render
+from ...security.guard import accepts_upload
+from ...security.uploads import read_form
 from .common import actor, context
 
 PAGE = "/preferences/database"
@@ -57,7 +57,7 @@ async def show(
         )
     return render(
         request,
-        "preferences/database.html",
+        "console/preferences/database.html",
         status,
         schedule_form=schedule_form,
         from_console=bool(stored),
@@ -206,7 +206,7 @@ async def cleanup_plan(request: web.Request) -> web.StreamResponse:
     plan = await cleanup.plan(context(request).store, cutoff)
     return render(
         request,
-        "preferences/database_cleanup.html",
+        "console/preferences/database_cleanup.html",
         plan=plan,
         before=cutoff.isoformat(),
         years=form.raw("years"),

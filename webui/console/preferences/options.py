@@ -14,12 +14,12 @@ from gateway.accounting.costing import BASES, UNITS, RateError, Settings
 from gateway.accounting.rates import Rates, parse_rate_file
 from gateway.runtime.console_settings import LANGUAGE
 
-from .. import i18n
-from ..forms import Form
-from ..i18n import gettext
-from ..pages import render
-from ..security.guard import accepts_upload
-from ..security.uploads import read_form
+from ... import i18n
+from ...forms import Form
+from ...i18n import gettext
+from ...pages import render
+from ...security.guard import accepts_upload
+from ...security.uploads import read_form
 from .common import actor, context, saved_message
 from .logo import MAX_UPLOAD, LogoError, reencode
 
@@ -62,7 +62,7 @@ async def page(
     logo = await context(request).settings.logo()
     return render(
         request,
-        "preferences/options.html",
+        "console/preferences/options.html",
         status,
         form=form or await _current(request),
         choices=_choices(),

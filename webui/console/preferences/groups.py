@@ -19,9 +19,9 @@ from gateway.server.queues_live import GroupEntry, LiveQueues
 from gateway.server.queues_rules import Invalid, Problem
 from gateway.store.printer_setup import TOUCH_POINTS
 
-from ..forms import Form
-from ..i18n import gettext
-from ..pages import render
+from ...forms import Form
+from ...i18n import gettext
+from ...pages import render
 from .common import actor, context
 
 PAGE = "/preferences/groups"
@@ -117,7 +117,7 @@ async def listing(request: web.Request) -> web.Response:
     origin = f"{'ipps' if request.secure else 'ipp'}://{request.host}/ipp/print/"
     return render(
         request,
-        "preferences/groups.html",
+        "console/preferences/groups.html",
         groups=live(request).group_entries(),
         auth_names=dict(auth_choices()),
         touch_names=touch_point_names(),
@@ -197,7 +197,7 @@ def _render_form(
     registry = live(request)
     return render(
         request,
-        "preferences/groups_form.html",
+        "console/preferences/groups_form.html",
         status,
         form=form,
         entry=entry,
@@ -256,7 +256,7 @@ def _render_delete(
 ) -> web.Response:
     return render(
         request,
-        "preferences/groups_delete.html",
+        "console/preferences/groups_delete.html",
         status,
         entry=entry,
         error=error,

@@ -16,8 +16,8 @@ from typing import Any
 
 from gateway.accounting.costing import BASES, CHANNELS, METRICS
 
-from ..forms import Form
-from ..i18n import gettext
+from ...forms import Form
+from ...i18n import gettext
 
 TABLES = ("cost", "price")
 SLOTS = ("1", "2")  # a line's first metric, and the second of a hybrid

@@ -11,9 +11,9 @@ from aiohttp import web
 
 from gateway.identity.accounts import MIN_PASSWORD, ROLES, Account, AccountError
 
-from ..forms import Form
-from ..i18n import gettext
-from ..pages import render
+from ...forms import Form
+from ...i18n import gettext
+from ...pages import render
 from .common import account, actor, context
 
 PAGE = "/preferences/permissions/"
@@ -38,7 +38,7 @@ async def _account_or_404(request: web.Request) -> Account:
 async def listing(request: web.Request) -> web.Response:
     return render(
         request,
-        "preferences/people.html",
+        "console/preferences/people.html",
         accounts=await context(request).accounts.everyone(),
         roles=dict(_role_choices()),
         me=account(request).username,
@@ -68,7 +68,7 @@ def _render_add(
 ) -> web.Response:
     return render(
         request,
-        "preferences/people_add.html",
+        "console/preferences/people_add.html",
         status,
         form=form,
         error=error,
@@ -108,7 +108,7 @@ def _render_edit(
 ) -> web.Response:
     return render(
         request,
-        "preferences/people_edit.html",
+        "console/preferences/people_edit.html",
         status,
         person=person,
         form=form,
@@ -167,7 +167,7 @@ def _render_remove(
 ) -> web.Response:
     return render(
         request,
-        "preferences/people_remove.html",
+        "console/preferences/people_remove.html",
         status,
         person=person,
         error=error,

@@ -21,9 +21,9 @@ from gateway.server.queues_live import Found, LiveQueues, PrinterEntry
 from gateway.server.queues_rules import Invalid, Problem, printer_uri
 from gateway.snmp import records
 
-from ..forms import Form
-from ..i18n import gettext
-from ..pages import render
+from ...forms import Form
+from ...i18n import gettext
+from ...pages import render
 from . import groups
 from .common import actor, context
 from .groups import live, problem_text, refused
@@ -57,7 +57,7 @@ async def listing(request: web.Request) -> web.Response:
     devices = {d.printer: d for d in await records.devices(context(request).store) if d.printer}
     return render(
         request,
-        "preferences/printers.html",
+        "console/preferences/printers.html",
         printers=live(request).printer_entries(),
         devices=devices,
         saved=request.query.get("saved", ""),
@@ -115,7 +115,7 @@ async def discover(request: web.Request) -> web.Response:
         links[item.uri] = f"{PAGE}/new?{urlencode(prefill)}"
     return render(
         request,
-        "preferences/printers_discover.html",
+        "console/preferences/printers_discover.html",
         found=discovery.results,
         links=links,
         searching=discovery.searching,
@@ -191,7 +191,7 @@ def _render_form(
     ]
     return render(
         request,
-        "preferences/printers_form.html",
+        "console/preferences/printers_form.html",
         status,
         form=form,
         entry=entry,
@@ -254,7 +254,7 @@ def _render_remove(
 ) -> web.Response:
     return render(
         request,
-        "preferences/printers_remove.html",
+        "console/preferences/printers_remove.html",
         status,
         entry=entry,
         error=error,

@@ -13,16 +13,16 @@ from __future__ import annotations
 import segno
 from aiohttp import web
 
-from ..context import CONTEXT_KEY
-from ..forms import Form
-from ..i18n import gettext
-from ..pages import render
-from ..security.sessions import HOME, source_address
-from ..security.signin import THROTTLE_KEY
-from ..security.totp import SECOND_FACTORS_KEY, provisioning_uri
+from ...context import CONTEXT_KEY
+from ...forms import Form
+from ...i18n import gettext
+from ...pages import render
+from ...security.sessions import HOME, source_address
+from ...security.signin import THROTTLE_KEY
+from ...security.totp import SECOND_FACTORS_KEY, provisioning_uri
 from .profile import actor, signed
 
-TEMPLATE = "account/totp.html"
+TEMPLATE = "console/account/totp.html"
 
 
 def _required(request: web.Request) -> bool:

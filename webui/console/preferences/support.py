@@ -18,8 +18,8 @@ from gateway.maintenance.check import run_checks
 from gateway.maintenance.restore import head_revision
 from gateway.store import audit
 
-from ..forms import Form
-from ..pages import render
+from ...forms import Form
+from ...pages import render
 from .common import actor, context
 
 STARTED_KEY = web.AppKey("support-started", float)
@@ -52,7 +52,7 @@ async def _about(request: web.Request) -> dict[str, str]:
 async def show(request: web.Request, status: int = 200, form: Form | None = None) -> web.Response:
     return render(
         request,
-        "preferences/support.html",
+        "console/preferences/support.html",
         status,
         about=await _about(request),
         form=form or Form(),
@@ -73,7 +73,7 @@ async def check(request: web.Request) -> web.Response:
         return await show(request, 400, form)
     return render(
         request,
-        "preferences/support.html",
+        "console/preferences/support.html",
         about=await _about(request),
         form=form,
         results=results,

@@ -7,8 +7,8 @@ from aiohttp import web
 from gateway.identity.accounts import Account
 from gateway.store.audit import Actor
 
-from ..context import CONTEXT_KEY, WebContext
-from ..security.guard import signed_in
+from ...context import CONTEXT_KEY, WebContext
+from ...security.guard import signed_in
 
 
 def context(request: web.Request) -> WebContext:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from ..security.areas import EVERY_ROLE, area
+from ...security.areas import EVERY_ROLE, area
 from . import password, profile, second_factor
 
 

@@ -7,11 +7,11 @@ from aiohttp import web
 from gateway.identity.accounts import SignedIn
 from gateway.store.audit import Actor
 
-from .. import i18n
-from ..context import CONTEXT_KEY
-from ..forms import Form
-from ..pages import render
-from ..security.guard import signed_in
+from ... import i18n
+from ...context import CONTEXT_KEY
+from ...forms import Form
+from ...pages import render
+from ...security.guard import signed_in
 
 # What a redirect after a save may ask the page to confirm (never text from the address).
 SAVED = ("password", "language", "totp-on", "totp-off")
@@ -36,7 +36,7 @@ async def overview(
     saved = request.query.get("saved", "")
     return render(
         request,
-        "account/index.html",
+        "console/account/index.html",
         status,
         form=form or Form({"language": account.language or i18n.current_language()}),
         saved=saved if saved in SAVED else "",

@@ -12,10 +12,10 @@ from aiohttp import web
 
 from gateway.runtime.console_settings import log_overrides
 
-from ..context import CONTEXT_KEY
-from ..i18n import gettext
-from ..pages import render
-from ..security.areas import ADMIN, area
+from ...context import CONTEXT_KEY
+from ...i18n import gettext
+from ...pages import render
+from ...security.areas import ADMIN, area
 from . import connectivity, database, options, people, printers, rates, support
 from .directory import apply_saved_directory
 
@@ -32,7 +32,7 @@ PANELS: list[tuple[str, str, Callable[[web.Application], None]]] = [
 
 async def index(request: web.Request) -> web.Response:
     panels = [(f"/preferences{path}", gettext(title)) for path, title, _register in PANELS]
-    return render(request, "preferences/index.html", panels=panels)
+    return render(request, "console/preferences/index.html", panels=panels)
 
 
 def make() -> web.Application:

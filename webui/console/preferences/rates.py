@@ -19,12 +19,12 @@ from gateway.accounting import rate_changes, rate_preview
 from gateway.accounting.costing import BASES, METRICS, RateError, Settings
 from gateway.accounting.rates import ANY_MODEL, Rates
 
-from ..context import CONTEXT_KEY
-from ..forms import Form
-from ..i18n import gettext
-from ..pages import render
-from ..security.guard import accepts_upload
-from ..security.uploads import read_form
+from ...context import CONTEXT_KEY
+from ...forms import Form
+from ...i18n import gettext
+from ...pages import render
+from ...security.guard import accepts_upload
+from ...security.uploads import read_form
 from . import rates_form
 from .common import actor
 
@@ -64,7 +64,7 @@ async def list_page(request: web.Request, status: int = 200, error: str = "") ->
     _stored, settings = await _settings(rates)
     return render(
         request,
-        "preferences/rates.html",
+        "console/preferences/rates.html",
         status,
         models=sorted(models.items(), key=lambda item: (item[0] != ANY_MODEL, item[0].lower())),
         any_model=ANY_MODEL,
@@ -90,7 +90,7 @@ async def _edit(
     jobs = await rate_preview.recent_printed(context.store, RECENT_JOBS)
     return render(
         request,
-        "preferences/rates_model.html",
+        "console/preferences/rates_model.html",
         status,
         form=form,
         original=original,

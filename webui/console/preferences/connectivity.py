@@ -22,9 +22,9 @@ from gateway.runtime.console_settings import (
 )
 from gateway.runtime.mail import MailError
 
-from ..forms import Form
-from ..i18n import gettext
-from ..pages import render
+from ...forms import Form
+from ...i18n import gettext
+from ...pages import render
 from .common import account, actor, context, saved_message
 from .directory import FoundEntry, apply_saved_directory, probe
 
@@ -121,7 +121,7 @@ async def page(
         dns = Form({"dns_host": await context(request).settings.dns_sd_host()})
     return render(
         request,
-        "preferences/connectivity.html",
+        "console/preferences/connectivity.html",
         status,
         mail=mail or mail_form,
         mail_password=mail_password,

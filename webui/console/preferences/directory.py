@@ -16,7 +16,7 @@ from gateway.identity.ldap import LdapDirectory
 from gateway.identity.protocol import DirectoryUnavailable
 from gateway.runtime.console_settings import DirectorySettings, SettingError
 
-from ..context import WebContext
+from ...context import WebContext
 
 log = logging.getLogger(__name__)
 SHOWN_ATTRIBUTES = ("displayName", "cn", "mail")

@@ -16,11 +16,11 @@ from aiohttp import web
 
 from gateway.store.audit import AuditEntry, AuditFilter, entries
 
-from ..context import CONTEXT_KEY
-from ..forms import Form
-from ..i18n import gettext
-from ..pages import render
-from ..security.areas import ADMIN, area
+from ...context import CONTEXT_KEY
+from ...forms import Form
+from ...i18n import gettext
+from ...pages import render
+from ...security.areas import ADMIN, area
 
 SHOWN = 100  # entries a page; "older entries" pages on by id, the export has them all
 EXPORTED = 100_000
@@ -70,7 +70,7 @@ async def log_page(request: web.Request) -> web.Response:
     query = urlencode({k: v for k, v in form.values.items() if v})
     return render(
         request,
-        "audit/log.html",
+        "console/audit/log.html",
         400 if not form.ok else 200,
         form=form,
         entries=found[:SHOWN],

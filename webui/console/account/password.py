@@ -9,15 +9,15 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from ..context import CONTEXT_KEY
-from ..forms import Form
-from ..i18n import gettext
-from ..pages import render
-from ..security.sessions import HOME, source_address
-from ..security.signin import THROTTLE_KEY
+from ...context import CONTEXT_KEY
+from ...forms import Form
+from ...i18n import gettext
+from ...pages import render
+from ...security.sessions import HOME, source_address
+from ...security.signin import THROTTLE_KEY
 from .profile import actor, signed
 
-TEMPLATE = "account/password.html"
+TEMPLATE = "console/account/password.html"
 
 
 async def password_page(request: web.Request) -> web.Response:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from PIL import Image, ImageOps
 
-from ..i18n import gettext
+from ...i18n import gettext
 
 MAX_UPLOAD = 2 << 20  # bytes
 FORMATS = ("PNG", "JPEG", "GIF", "BMP", "WEBP", "TIFF")
