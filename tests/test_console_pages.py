@@ -12,6 +12,7 @@ sample value in that test's SAMPLES."""
 from __future__ import annotations
 
 import asyncio
+import io
 import re
 import time
 from collections.abc import Iterable
@@ -20,10 +21,12 @@ from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 from aiohttp import web
+from PIL import Image
 from playwright.async_api import Dialog, Page
 
 from gateway.accounting.lists import Lists
 from gateway.ipp import JobState
+from gateway.runtime.console_settings import ConsoleSettings
 from gateway.snmp import records
 from gateway.store.audit import Actor
 from tests.browser import AccessibilityViolation, Console, ConsoleFactory, axe_check
@@ -101,6 +104,10 @@ async def _markup_everywhere(console: Console, tmp_path: Path) -> dict[str, str]
     await console.accounts.add(
         cli, SCRIPT, BOOKKEEPER_PASSWORD, "bookkeeper", "markup@example.org", SCRIPT, SCRIPT
     )
+    # A company logo, so that its route serves the image rather than 404.
+    logo = io.BytesIO()
+    Image.new("RGB", (40, 20), (200, 30, 30)).save(logo, "PNG")
+    await ConsoleSettings(store, gw.config).save_logo(cli, logo.getvalue())
     lists = Lists(store)
     for queue in ("demo", "phones"):
         await lists.add(

@@ -6,12 +6,15 @@ here, and so does one whose area forgot its role check."""
 
 from __future__ import annotations
 
+import io
 import re
 from pathlib import Path
 
 from aiohttp import web
+from PIL import Image
 
 from gateway.identity.accounts import Accounts
+from gateway.runtime.console_settings import ConsoleSettings
 from gateway.store.audit import Actor
 from tests.harness import in_process
 from tests.web_client import WebClient
@@ -41,7 +44,6 @@ PREFIX_SAMPLES = {
 GET_ANSWERS: dict[str, int] = {
     "/": 303,  # to the console when signed in, to the sign-in page otherwise
     "/signin": 200,
-    "/preferences/options/logo.png": 404,  # no logo uploaded yet
 }
 
 
@@ -85,6 +87,12 @@ async def test_every_route_answers_each_role_as_declared(tmp_path: Path, databas
         await accounts.set_password(Actor.cli(), "admin", ADMIN_PASSWORD)
         await accounts.add(
             Actor.cli(), "book", BOOKKEEPER_PASSWORD, "bookkeeper", "book@example.org"
+        )
+        # A company logo, so that its route has something to serve.
+        logo = io.BytesIO()
+        Image.new("RGB", (40, 20), (200, 30, 30)).save(logo, "PNG")
+        await ConsoleSettings(gw.gateway.jobs.store, gw.config).save_logo(
+            Actor.cli(), logo.getvalue()
         )
         walked = web.Application()
         webui_app.setup(walked, gw.gateway, gw.config)

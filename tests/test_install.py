@@ -107,12 +107,15 @@ def test_the_readme_production_install_yields_a_working_service(tmp_path: Path) 
                 assert f"ok    dns-sd {queue}" in result.stdout, result.stdout
         assert service is not None, "the README never starts the service"
         base = f"http://127.0.0.1:{port}"
-        with urllib.request.urlopen(f"{base}/", timeout=10) as page:
+        with urllib.request.urlopen(f"{base}/", timeout=10) as page:  # to the sign-in page
             assert b"<html" in page.read().lower()
         with urllib.request.urlopen(f"{base}/static/style.css", timeout=10) as css:
             assert css.status == 200
         installed = root / "opt/printgate/lib"
-        assert list(installed.glob("python3*/site-packages/webui/templates/home.html"))
+        site = next(installed.glob("python3*/site-packages"))
+        # Templates in their area folders and the message catalogs are installed too.
+        assert (site / "webui/templates/console/preferences/index.html").is_file()
+        assert (site / "webui/locale/fr/console.po").is_file()
         service.send_signal(signal.SIGTERM)
         assert service.wait(30) == 0
     finally:
