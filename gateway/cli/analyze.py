@@ -131,6 +131,9 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--profile", metavar="ICC", help="CMYK output profile for --conversion icc")
     parser.add_argument(
-        "--resolution", type=float, metavar="DPI", help="PDF and PostScript rendering resolution (default: chosen per page size)"
+        "--resolution",
+        type=float,
+        metavar="DPI",
+        help="PDF and PostScript rendering resolution (default: chosen per page size)",
     )
     parser.set_defaults(func=_analyze)

@@ -12,7 +12,8 @@ from typing import TypeVar
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from ..config import Config
+from ..accounting.lists import STATUSES, Entry, Kind, Lists
+from ..config import Config, load
 from ..store.db import missing_data
 from ..store.store import Store
 from ..tasks import TaskKeeper
@@ -58,3 +59,16 @@ def known_queue(config: Config, queue: str) -> None:
     if all(q.name != queue for q in config.queues):
         names = ", ".join(q.name for q in config.queues) or "none"
         raise CommandError(f"no queue {queue!r} in {config.source} (queues: {names})")
+
+
+def queue_entries(args: argparse.Namespace, kind: Kind) -> list[Entry]:
+    """A queue's users, projects or departments as `list` and `export` show them: enabled and
+    disabled, and removed ones too with --removed."""
+    config = load(args.config)
+    known_queue(config, args.queue)
+    statuses = STATUSES if args.removed else ("enabled", "disabled")
+
+    async def action(store: Store) -> list[Entry]:
+        return await Lists(store).entries(kind, args.queue, statuses)
+
+    return run(config, action)

@@ -10,12 +10,12 @@ import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from ..accounting.lists import STATUSES, USER_DETAILS, Entry, Kind, ListError, Lists
+from ..accounting.lists import USER_DETAILS, Entry, Kind, ListError, Lists
 from ..config import Config, load
 from ..runtime.passwords import hash_password
 from ..store.audit import Actor
 from ..store.store import Store
-from .common import CommandError, known_queue, read_password, run
+from .common import CommandError, known_queue, queue_entries, read_password, run
 from .lists_csv import register_csv
 
 KINDS: tuple[Kind, ...] = ("user", "project", "department")
@@ -67,14 +67,7 @@ def list_status(kind: Kind, status: str) -> Callable[[argparse.Namespace], int]:
 
 def list_entries(kind: Kind) -> Callable[[argparse.Namespace], int]:
     def command(args: argparse.Namespace) -> int:
-        config = load(args.config)
-        known_queue(config, args.queue)
-        statuses = STATUSES if args.removed else ("enabled", "disabled")
-
-        async def action(store: Store) -> list[Entry]:
-            return await Lists(store).entries(kind, args.queue, statuses)
-
-        shown = [_shown(entry) for entry in run(config, action)]
+        shown = [_shown(entry) for entry in queue_entries(args, kind)]
         if args.json:
             print(json.dumps(shown, indent=1))
             return 0

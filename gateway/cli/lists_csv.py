@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..accounting.lists import STATUSES, Entry, Kind, ListError, Lists, Put, PutResult
+from ..accounting.lists import STATUSES, Kind, ListError, Lists, Put, PutResult
 from ..accounting.lists_csv import (
     COLUMNS,
     PASSWORD_MARKER,
@@ -29,7 +29,7 @@ from ..config import load
 from ..runtime.passwords import hash_password
 from ..store.audit import Actor
 from ..store.store import Store
-from .common import CommandError, known_queue, run
+from .common import CommandError, known_queue, queue_entries, run
 
 HASHING_NOTICE = 10  # say so before hashing this many passwords: each takes a noticeable time
 
@@ -189,14 +189,7 @@ def _puts(records: Sequence[Record]) -> list[Put]:
 
 def export_command(kind: Kind) -> Callable[[argparse.Namespace], int]:
     def command(args: argparse.Namespace) -> int:
-        config = load(args.config)
-        known_queue(config, args.queue)
-        statuses = STATUSES if args.removed else ("enabled", "disabled")
-
-        async def action(store: Store) -> list[Entry]:
-            return await Lists(store).entries(kind, args.queue, statuses)
-
-        entries = run(config, action)
+        entries = queue_entries(args, kind)
         text = io.StringIO()
         write(text, kind, entries)
         if args.csv == "-":
