@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import logging
 import socket
 from collections.abc import Callable, Sequence
@@ -36,6 +37,7 @@ AVAHI = "org.freedesktop.Avahi"
 AVAHI_SERVER = "org.freedesktop.Avahi.Server"
 AVAHI_GROUP = "org.freedesktop.Avahi.EntryGroup"
 AVAHI_UNSPEC = -1
+LOOPBACK = "lo"
 AVAHI_COLLISION = 3
 AVAHI_FAILURE = 4
 
@@ -52,6 +54,7 @@ class Advert:
     port: int
     txt: tuple[tuple[str, str], ...]
     subtypes: tuple[str, ...] = SUBTYPES
+    loopback_only: bool = False  # the listeners answer on loopback only: advertise there only
 
 
 class Publisher(Protocol):
@@ -133,7 +136,10 @@ class AvahiPublisher:
         log.info("advertised %s as %r on %s:%d", advert.service_type, name, self.host, advert.port)
 
     async def _add(self, path: str, advert: Advert, name: str) -> None:
-        base = [AVAHI_UNSPEC, AVAHI_UNSPEC, 0, name, advert.service_type, ""]
+        # As cupsd does for queues it does not share: on the loopback interface only, where
+        # clients on this host find it and nobody on the network is sent where nothing answers.
+        interface = socket.if_nametoindex(LOOPBACK) if advert.loopback_only else AVAHI_UNSPEC
+        base = [interface, AVAHI_UNSPEC, 0, name, advert.service_type, ""]
         await _call(
             self.bus,
             path,
@@ -210,11 +216,12 @@ def _txt(advert: Advert) -> list[bytes]:
 
 def _same_service(a: Advert, b: Advert) -> bool:
     """Only the TXT record differs: updated in place (a new name needs a new entry group)."""
-    return (a.name, a.service_type, a.port, a.subtypes) == (
+    return (a.name, a.service_type, a.port, a.subtypes, a.loopback_only) == (
         b.name,
         b.service_type,
         b.port,
         b.subtypes,
+        b.loopback_only,
     )
 
 
@@ -240,7 +247,7 @@ class ZeroconfPublisher:
             port=advert.port,
             properties=dict(advert.txt),
             server=f"{self.host.removesuffix('.')}.",
-            parsed_addresses=_addresses(),
+            parsed_addresses=["127.0.0.1"] if advert.loopback_only else _addresses(),
         )
         if known is not None:
             await self._zeroconf.async_unregister_service(known[0])
@@ -307,6 +314,7 @@ class Advertiser:
         plain = split_address(server.listen[0])[1]
         secure = split_address(server.tls_listen[0])[1] if self._tls and server.tls_listen else 0
         web_scheme, web_port = ("https", secure) if secure else ("http", plain)
+        local = loopback_only([*server.listen, *(server.tls_listen if self._tls else ())])
         adverts = []
         for view in self._queues().values():
             name = view.queue.info or view.name
@@ -321,6 +329,7 @@ class Advertiser:
                             service_type,
                             port,
                             tuple(txt.items()),
+                            loopback_only=local,
                         )
                     )
         return adverts
@@ -352,6 +361,21 @@ class Advertiser:
                 self._changed.clear()
         finally:
             await asyncio.shield(publisher.close())
+
+
+def loopback_only(listen: Sequence[str]) -> bool:
+    """Do these listeners answer on loopback addresses only (the embedded default)?"""
+    hosts = [split_address(address)[0] for address in listen]
+    return bool(hosts) and all(_is_loopback(host) for host in hosts)
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 # --- browsing ---------------------------------------------------------------------------------

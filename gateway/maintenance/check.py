@@ -19,7 +19,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from .. import __version__
-from ..addons.dnssd import browse
+from ..addons.dnssd import Found, browse
 from ..config import Config, PrinterConfig, split_address
 from ..identity.ldap import LdapDirectory
 from ..printers.backend import PrinterRefused
@@ -128,24 +128,46 @@ async def printer_snmp(printer: PrinterConfig) -> Result:
     return Result(True, name, f"{target.host}:{target.port}: {reading.sys_descr or 'answers'}")
 
 
-async def dns_sd(config: Config) -> list[Result]:
+async def dns_sd(config: Config, client: IppClient) -> list[Result]:
+    """Each queue's advert as a client sees it: found by browsing, then asked over IPP at the
+    addresses it gives; an advert nothing answers at fails (a listener on loopback only, say,
+    advertised on the network)."""
     if not config.dns_sd.advertise:
         return [Result(True, "dns-sd", "advertising is off ([dns_sd] advertise = false)")]
     seen = await browse(BROWSE_SECONDS)
     ports = {split_address(a)[1] for a in config.server.listen}
     results = []
     for queue in config.queues:
+        name = f"dns-sd {queue.name}"
         path = f"ipp/print/{queue.name}"
         hits = [f for f in seen if f.txt.get("rp") == path and f.port in ports]
-        if hits:
-            results.append(
-                Result(True, f"dns-sd {queue.name}", f"{hits[0].name!r} at {hits[0].uri}")
-            )
+        if not hits:
+            results.append(Result(False, name, "not advertised (is printgate running?)"))
+            continue
+        answered = await _answering(hits, path, client)
+        if answered:
+            results.append(Result(True, name, f"{hits[0].name!r} at {hits[0].uri}: {answered}"))
         else:
+            tried = ", ".join(sorted({a for f in hits for a in f.addresses or (f.host,)}))
             results.append(
-                Result(False, f"dns-sd {queue.name}", "not advertised (is printgate running?)")
+                Result(False, name, f"advertised at {tried} port {hits[0].port}, nothing answers")
             )
     return results
+
+
+async def _answering(hits: list[Found], path: str, client: IppClient) -> str:
+    """The first advertised address where the queue answers Get-Printer-Attributes, or ""."""
+    for hit in hits:
+        for address in hit.addresses or (hit.host,):
+            host = f"[{address}]" if ":" in address else address
+            uri = f"ipp://{host}:{hit.port}/{path}"
+            try:
+                async with asyncio.timeout(TIMEOUT / 2):
+                    await IppPrinter(uri, client).fetch_attributes()
+            except (PrinterUnreachable, PrinterRefused, OSError, TimeoutError):
+                continue
+            return f"answers at {uri}"
+    return ""
 
 
 async def run_checks(config: Config, only: str | None = None) -> list[Result]:
@@ -161,7 +183,7 @@ async def run_checks(config: Config, only: str | None = None) -> list[Result]:
                 steps.append(lambda p=printer: printer_ipp(p, client))  # type: ignore[misc]
                 steps.append(lambda p=printer: printer_snmp(p))  # type: ignore[misc]
         if only is None:
-            steps.append(lambda: dns_sd(config))
+            steps.append(lambda: dns_sd(config, client))
         outcomes = await asyncio.gather(*(step() for step in steps))
     finally:
         await client.close()

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from ..ipp import Group, JobState, Message, Status
 from ..ipp import model as m
@@ -61,7 +61,9 @@ class PrinterBackend(Protocol):
         on_created: Callable[[int], Awaitable[None]],
     ) -> int:
         """Send the job; call on_created with the printer's job id before the document goes
-        out (where the protocol allows), return that id once the printer has the document."""
+        out (where the protocol allows), return that id once the printer has the document.
+        Canceled at any moment, it leaves no job open at the printer: one the printer made is
+        canceled there before the cancel goes on."""
         ...
 
     async def job_status(self, upstream_id: int) -> UpstreamStatus | None: ...
@@ -71,6 +73,16 @@ class PrinterBackend(Protocol):
     async def identify(self, actions: Sequence[str]) -> None:
         """Make the device show itself (flash, sound...), where it can."""
         ...
+
+
+@runtime_checkable
+class ListsJobs(Protocol):
+    """A backend that can list its printer's jobs: it finds the jobs a forward cut short by a
+    crash left waiting for their document."""
+
+    async def waiting_for_document(self, job_name: str) -> list[int]: ...
+
+    async def cancel(self, upstream_id: int) -> None: ...
 
 
 def check_response(response: Message, what: str) -> Message:

@@ -64,6 +64,7 @@ class Dispatcher:
         self._wake: dict[str, asyncio.Event] = {}
         self._current: dict[str, tuple[int, asyncio.Task[ForwardFailure | None]]] = {}
         self._retry: dict[int, _Retry] = {}
+        self._canceling: set[int] = set()  # jobs whose cancel is under way
         # Per queue, a heap of (is-new, job id) of jobs that may be runnable; entries for jobs
         # that no longer are get dropped when they reach the top.
         self._runnable: dict[str, list[tuple[bool, int]]] = {}
@@ -110,6 +111,10 @@ class Dispatcher:
         """Is a job of this queue being forwarded right now?"""
         return queue in self._current
 
+    def canceling(self, job_id: int) -> bool:
+        """Is a cancel of this job under way (the job being withdrawn from its printer)?"""
+        return job_id in self._canceling
+
     def submit(self, job: Job) -> None:
         """The job may have become runnable (new, released, its document complete)."""
         self._push(job)
@@ -124,16 +129,27 @@ class Dispatcher:
             self._wake[queue].set()
 
     async def cancel(self, job: Job, reason: str, message: str) -> None:
-        """Stop forwarding the job if it is under way, cancel it at the printer, record it."""
-        current = self._current.get(job.queue)
-        if current is not None and current[0] == job.id:
-            current[1].cancel()
-            await asyncio.wait({current[1]})
-        if job.upstream_job_id and job.printer in self.printers and not job.is_terminal:
-            with contextlib.suppress(PrinterUnreachable, PrinterRefused):
-                await self.printers[job.printer].backend.cancel(job.upstream_job_id)
-        if not job.is_terminal:
-            await self.jobs.apply(job, Canceled(reason, message))
+        """Stop forwarding the job if it is under way, cancel it at the printer, record it.
+
+        At every moment of a forward: a Create-Job in flight is let finish and the job it made
+        canceled at the printer, a document going out is cut after the printer was told, a job
+        the printer has (printing, or waiting for a printer) is canceled there by its id. Until
+        the cancel is recorded the queue's loop does not start the job again."""
+        self._canceling.add(job.id)
+        try:
+            current = self._current.get(job.queue)
+            if current is not None and current[0] == job.id:
+                current[1].cancel()
+                await asyncio.wait({current[1]})
+            if job.upstream_job_id and job.printer in self.printers and not job.is_terminal:
+                with contextlib.suppress(PrinterUnreachable, PrinterRefused):
+                    await self.printers[job.printer].backend.cancel(job.upstream_job_id)
+            if not job.is_terminal:
+                await self.jobs.apply(job, Canceled(reason, message))
+        finally:
+            self._canceling.discard(job.id)
+            if not job.is_terminal:
+                self._push(job)  # the cancel failed: the job goes on where it was
         self._ended(job)
 
     # --- the loop ---------------------------------------------------------------------------
@@ -143,7 +159,7 @@ class Dispatcher:
         heap = self._runnable[queue]
         while heap:
             job = self.jobs.active.get(heap[0][1])
-            if job is not None and job.state in RUNNABLE:
+            if job is not None and job.state in RUNNABLE and job.id not in self._canceling:
                 return job
             heapq.heappop(heap)
         return None
@@ -177,7 +193,7 @@ class Dispatcher:
         if not printer.up and not await refresh(printer, self._backoff(retry)):
             return 0.0  # marked down: the next round chooses another member or stalls
         async with printer.busy:
-            if job.is_terminal or job.id not in self.jobs.active:
+            if job.is_terminal or job.id not in self.jobs.active or job.id in self._canceling:
                 return 0.0  # canceled while waiting for the printer
             failure = await self._forward(job, printer)
         if failure is None:

@@ -27,6 +27,7 @@ from ..jobs.state import (
     Event,
     ForwardPhase,
     ForwardStarted,
+    IllegalTransition,
     JobAlreadyEnded,
     LostByPrinter,
     Printed,
@@ -34,7 +35,7 @@ from ..jobs.state import (
     Printing,
 )
 from . import failover
-from .backend import PrinterRefused, UpstreamStatus
+from .backend import ListsJobs, PrinterRefused, UpstreamStatus
 from .failover import Failure, Resume, RetryPolicy, Upstream
 from .ipp_client import PrinterUnreachable
 from .state import Printer
@@ -101,6 +102,10 @@ class Forwarder:
             return await self._monitor(job, printer)
         except JobAlreadyEnded:
             return None  # canceled while it was being started: nothing more to send
+        except IllegalTransition:
+            if job.state is JobState.PENDING_HELD:
+                return None  # held while it was being started: it waits for its release
+            raise
         except PrinterUnreachable as exc:
             return ForwardFailure(Failure.UNREACHABLE, str(exc))
         except PrinterRefused as exc:
@@ -110,6 +115,8 @@ class Forwarder:
     async def _resume(self, job: Job, printer: Printer) -> Resume:
         """Where a job starts: from scratch, or, when the record says the printer may already
         have it, from what the printer answers about it."""
+        if job.forward_phase is ForwardPhase.CREATING and job.printer == printer.name:
+            await self._sweep(job, printer)
         if job.forward_phase not in (ForwardPhase.SENDING, ForwardPhase.SENT):
             return Resume.SEND
         status = await printer.backend.job_status(job.upstream_job_id)
@@ -125,6 +132,33 @@ class Forwarder:
             )
             await self.jobs.update(job, forward_phase=ForwardPhase.SENT)
         return resume
+
+    async def _sweep(self, job: Job, printer: Printer) -> None:
+        """The last Create-Job to this printer was not answered (a crash, a timeout): the
+        printer may hold a job of it waiting for a document that will never come, and a
+        printer that takes one job at a time takes no other. Cancel it there."""
+        backend = printer.backend
+        if not isinstance(backend, ListsJobs):
+            return
+        in_use = {
+            j.upstream_job_id
+            for j in self.jobs.active.values()
+            if j.printer == printer.name and j.id != job.id
+        }
+        try:
+            left = await backend.waiting_for_document(upstream_name(job))
+        except PrinterRefused as exc:  # it cannot list its jobs: nothing to find
+            log.info("job %d: %s lists no jobs: %s", job.id, printer.name, exc)
+            return
+        for upstream_id in left:
+            if upstream_id not in in_use:
+                log.info(
+                    "job %d: canceling job %d left at %s without its document",
+                    job.id,
+                    upstream_id,
+                    printer.name,
+                )
+                await backend.cancel(upstream_id)
 
     async def _submit(self, job: Job, printer: Printer, document: Path) -> None:
         await self.jobs.apply(
@@ -146,7 +180,7 @@ class Forwarder:
             forward_attributes(job, printer),
             document,
             job.document_format,
-            job.name or f"job {job.id}",
+            upstream_name(job),
             job.uuid.removeprefix("urn:uuid:"),
             created,
         )
@@ -238,6 +272,11 @@ class Forwarder:
                 forward_phase=ForwardPhase.LOST,
                 failure_reason=f"{printer.name} no longer knows job {job.upstream_job_id}",
             )
+
+
+def upstream_name(job: Job) -> str:
+    """The job-name the printer is given (and by which a job left there is found again)."""
+    return job.name or f"job {job.id}"
 
 
 def upstream_view(status: UpstreamStatus | None) -> Upstream:

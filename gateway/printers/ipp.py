@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
@@ -10,7 +11,9 @@ from ..ipp import Group, JobState, Message, Op, Status, Tag
 from ..ipp import model as m
 from ..jobs.spool import read_chunks
 from .backend import PrinterRefused, UpstreamStatus, check_response
-from .ipp_client import IppClient, request
+from .ipp_client import IppClient, PrinterUnreachable, request
+
+WITHDRAW_SECONDS = 10.0  # how long a canceled forward waits to withdraw its job from the printer
 
 log = logging.getLogger(__name__)
 
@@ -66,16 +69,10 @@ class IppPrinter:
         ]
         job_group = [m.group(Tag.JOB, attributes)] if attributes else []
         if {Op.CREATE_JOB, Op.SEND_DOCUMENT} <= self.operations:
-            created = check_response(
-                await self.client.send(
-                    self.uri, request(Op.CREATE_JOB, self.uri, *op_attrs, groups=job_group)
-                ),
-                "Create-Job",
-            )
-            upstream_id = _job_id(created)
-            await on_created(upstream_id)
-            check_response(
-                await self.client.send(
+            creating = asyncio.ensure_future(self._create(op_attrs, job_group, on_created))
+            upstream_id = await self._withdrawn_if_canceled(creating, "Create-Job")
+            sending = asyncio.ensure_future(
+                self.client.send(
                     self.uri,
                     request(
                         Op.SEND_DOCUMENT,
@@ -85,25 +82,114 @@ class IppPrinter:
                         m.attr("last-document", Tag.BOOLEAN, True),
                     ),
                     read_chunks(document),
-                ),
-                "Send-Document",
+                )
             )
+            try:
+                check_response(await asyncio.shield(sending), "Send-Document")
+            except asyncio.CancelledError:
+                # Canceled while the document goes out: cancel the job at the printer while
+                # the upload is still open, then cut it. The other way round a printer takes
+                # the end of the upload for the end of the document and prints what it got.
+                await self.cancel_quietly(upstream_id)
+                sending.cancel()
+                await asyncio.wait({sending})
+                if not sending.cancelled():
+                    sending.exception()  # answered meanwhile: the cancel above stands
+                raise
             return upstream_id
-        printed = check_response(
+        printing = asyncio.ensure_future(
+            self._print(op_attrs, job_group, document, document_format)
+        )
+        return await self._withdrawn_if_canceled(printing, "Print-Job")
+
+    async def _print(
+        self,
+        op_attrs: Sequence[m.Attribute],
+        job_group: Sequence[m.Group],
+        document: Path,
+        document_format: str,
+    ) -> int:
+        printed = await self.client.send(
+            self.uri,
+            request(
+                Op.PRINT_JOB,
+                self.uri,
+                *op_attrs,
+                m.mime("document-format", document_format),
+                groups=job_group,
+            ),
+            read_chunks(document),
+        )
+        return _job_id(check_response(printed, "Print-Job"))
+
+    async def _create(
+        self,
+        op_attrs: Sequence[m.Attribute],
+        job_group: Sequence[m.Group],
+        on_created: Callable[[int], Awaitable[None]],
+    ) -> int:
+        created = check_response(
+            await self.client.send(
+                self.uri, request(Op.CREATE_JOB, self.uri, *op_attrs, groups=job_group)
+            ),
+            "Create-Job",
+        )
+        upstream_id = _job_id(created)
+        await on_created(upstream_id)
+        return upstream_id
+
+    async def _withdrawn_if_canceled(self, work: asyncio.Future[int], what: str) -> int:
+        """The printer's job id once `work` (a Create-Job or Print-Job) is answered. Canceled
+        meanwhile, the request is still let finish (within WITHDRAW_SECONDS), because the
+        printer may have made the job already, and the job is then canceled there: else it
+        would wait for its document for ever, and a printer that takes one job at a time
+        (ippeveprinter) would answer every later job "busy"."""
+        try:
+            return await asyncio.shield(work)
+        except asyncio.CancelledError:
+            done, _ = await asyncio.wait({work}, timeout=WITHDRAW_SECONDS)
+            if not done:
+                work.cancel()
+                log.warning("%s: %s was not answered in time; not canceled there", self.uri, what)
+            elif not work.cancelled() and work.exception() is None:
+                await self.cancel_quietly(work.result())
+            raise
+
+    async def cancel_quietly(self, upstream_id: int) -> None:
+        """Cancel-Job within WITHDRAW_SECONDS; a printer that cannot be told is logged."""
+        try:
+            await asyncio.wait_for(self.cancel(upstream_id), WITHDRAW_SECONDS)
+        except (PrinterUnreachable, PrinterRefused, TimeoutError) as exc:
+            log.warning("%s: could not cancel job %d there: %s", self.uri, upstream_id, exc)
+
+    async def waiting_for_document(self, job_name: str) -> list[int]:
+        """The ids of the jobs printgate created here under this name that still wait for a
+        document that will never come (left by a crash, or a Create-Job answered too late)."""
+        response = check_response(
             await self.client.send(
                 self.uri,
                 request(
-                    Op.PRINT_JOB,
+                    Op.GET_JOBS,
                     self.uri,
-                    *op_attrs,
-                    m.mime("document-format", document_format),
-                    groups=job_group,
+                    m.keyword("which-jobs", "not-completed"),
+                    m.attr("my-jobs", Tag.BOOLEAN, True),
+                    m.keyword("requested-attributes", "job-id", "job-name", "job-state-reasons"),
                 ),
-                read_chunks(document),
             ),
-            "Print-Job",
+            "Get-Jobs",
         )
-        return _job_id(printed)
+        found = []
+        for group in response.groups_of(Tag.JOB):
+            name, reasons = group.get("job-name"), group.get("job-state-reasons")
+            if (
+                name is not None
+                and name.text() == job_name
+                and reasons is not None
+                and "job-data-insufficient" in reasons.strings()
+                and (upstream_id := _int(group, "job-id"))
+            ):
+                found.append(upstream_id)
+        return found
 
     async def job_status(self, upstream_id: int) -> UpstreamStatus | None:
         response = await self.client.send(
