@@ -81,6 +81,7 @@ def test_lp_through_a_driverless_cups_queue_prints_what_cups_sent(
         Op.GET_JOBS,
         m.keyword("which-jobs", "completed"),
         m.keyword("requested-attributes", "job-originating-user-name", "job-name"),
+        user="alice",  # only she (or an administrator) sees her job's name
     )
     (job,) = history.groups_of(Tag.JOB)
     assert job.get("job-originating-user-name").text() == "alice"  # type: ignore[union-attr]

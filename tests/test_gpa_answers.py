@@ -14,7 +14,8 @@ from tests.peers import Printgate, free_port
 
 
 def _gpa(gw: Printgate, request_id: int, host: str | None = None) -> Message:
-    uri = gw.queue_uri("q")
+    # Answers name the host of the printer-uri sent, so a client "at" another host sends it.
+    uri = f"ipp://{host}/ipp/print/q" if host else gw.queue_uri("q")
     body = encode(
         Message(
             (2, 0),

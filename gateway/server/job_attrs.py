@@ -12,6 +12,11 @@ from ..jobs.record import Job
 from .queue_attrs import Origin, is_job_template
 
 GET_JOBS_DEFAULT = frozenset({"job-id", "job-uri"})
+# What CUPS' JobPrivateValues keeps from everyone but the job's owner and administrators (its
+# default, less the user's name, which clients need to tell whose job it is): left out.
+PRIVATE = frozenset(
+    {"job-name", "document-name", "document-name-supplied", "job-originating-host-name"}
+)
 
 
 def job_uri(origin: Origin, queue: str, job_id: int) -> str:
@@ -30,7 +35,19 @@ def _date(name: str, when: datetime | None) -> Attribute:
     return m.date_time(name, when)
 
 
-Builder = Callable[[Job, Origin, int], Attribute]
+def _per_copy(j: Job, measured: int | None) -> int | None:
+    """RFC 8011 5.3.17: job-impressions and job-media-sheets leave the copies out; printgate
+    measures them with the copies in."""
+    if measured is None or j.copies <= 1 or measured % j.copies:
+        return measured
+    return measured // j.copies
+
+
+def _count(name: str, value: int | None) -> Attribute | None:
+    return None if value is None else m.integer(name, value)
+
+
+Builder = Callable[[Job, Origin, int], Attribute | None]
 
 # Each job description attribute from the job, the client's view of the server, and the
 # up-time; only the requested ones are built.
@@ -42,6 +59,12 @@ DESCRIPTION: dict[str, Builder] = {
         "job-printer-uri", f"{o.ipp_scheme}://{o.host}/ipp/print/{j.queue}"
     ),
     "job-name": lambda j, o, t: m.name_("job-name", j.name or f"job {j.id}"),
+    "job-originating-host-name": lambda j, o, t: (
+        m.name_("job-originating-host-name", j.origin_host) if j.origin_host else None
+    ),
+    "document-name-supplied": lambda j, o, t: (
+        m.name_("document-name-supplied", j.document_name) if j.document_name else None
+    ),
     "job-originating-user-name": lambda j, o, t: m.name_(
         "job-originating-user-name", j.user or "anonymous"
     ),
@@ -56,6 +79,10 @@ DESCRIPTION: dict[str, Builder] = {
     "date-time-at-processing": lambda j, o, t: _date("date-time-at-processing", j.processing_at),
     "date-time-at-completed": lambda j, o, t: _date("date-time-at-completed", j.completed_at),
     "job-k-octets": lambda j, o, t: m.integer("job-k-octets", (j.document_bytes + 1023) // 1024),
+    "job-impressions": lambda j, o, t: _count(
+        "job-impressions", _per_copy(j, j.measured_impressions)
+    ),
+    "job-media-sheets": lambda j, o, t: _count("job-media-sheets", _per_copy(j, j.measured_sheets)),
     "job-impressions-completed": lambda j, o, t: m.integer(
         "job-impressions-completed", j.impressions or 0
     ),
@@ -75,22 +102,32 @@ DESCRIPTION: dict[str, Builder] = {
 
 
 def job_attributes(
-    job: Job, origin: Origin, up_time: int, requested: Iterable[str] | None
+    job: Job,
+    origin: Origin,
+    up_time: int,
+    requested: Iterable[str] | None,
+    *,
+    private: bool = False,
 ) -> list[Attribute]:
-    """The job's attributes filtered by requested-attributes (None: all)."""
+    """The job's attributes filtered by requested-attributes (None: all); `private`: the
+    asker may not see the job's PRIVATE values."""
     names = frozenset(requested) if requested is not None else frozenset({"all"})
     every = "all" in names
+    hidden = PRIVATE if private else frozenset()
     described = [
-        build(job, origin, up_time)
+        attribute
         for name, build in DESCRIPTION.items()
-        if every or name in names or "job-description" in names
+        if (every or name in names or "job-description" in names) and name not in hidden
+        if (attribute := build(job, origin, up_time)) is not None
     ]
     if not job.template or not (every or "job-template" in names or names - DESCRIPTION.keys()):
         return described
+    # A template attribute the job describes itself (job-hold-until) is sent once, as described.
+    taken = hidden | {a.name for a in described} | {"job-password"}
     template = [
         a
         for a in decode_template(job.template)
-        if a.name != "job-password"
+        if a.name not in taken
         and (
             every
             or a.name in names

@@ -14,173 +14,28 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from ..config import QueueConfig
-from ..ipp import Attribute, Group, Op, PrinterState, Range, Tag
+from ..ipp import Attribute, Group, PrinterState, Range, Tag
 from ..ipp import model as m
 from ..ipp.codec import encode_attribute, encode_attributes
 from ..printers.state import Printer
+from .queue_tables import (
+    ADDED_ATTRIBUTES,
+    ADDED_OPERATIONS,
+    COMPRESSIONS,
+    EXPLICIT_ONLY,
+    FORMAT_SPECIFIC,
+    HOLD_UNTIL,
+    JOB_SETTABLE,
+    JOB_TEMPLATE,
+    OPERATIONS,
+    PASSED_FORMATS,
+    REPLACED,
+    REQUIRED_FORMATS,
+    WHICH_JOBS,
+)
 
-OPERATIONS = (
-    Op.PRINT_JOB,
-    Op.VALIDATE_JOB,
-    Op.CREATE_JOB,
-    Op.SEND_DOCUMENT,
-    Op.CANCEL_JOB,
-    Op.GET_JOB_ATTRIBUTES,
-    Op.GET_JOBS,
-    Op.GET_PRINTER_ATTRIBUTES,
-    Op.HOLD_JOB,
-    Op.RELEASE_JOB,
-    Op.CANCEL_MY_JOBS,
-    Op.CLOSE_JOB,
-    Op.IDENTIFY_PRINTER,
-    Op.SET_JOB_ATTRIBUTES,
-)
-COMPRESSIONS = ("none", "deflate", "gzip")
-WHICH_JOBS = (
-    "completed",
-    "not-completed",
-    "all",
-    "aborted",
-    "canceled",
-    "pending",
-    "pending-held",
-    "processing",
-    "processing-stopped",
-)
-HOLD_UNTIL = ("no-hold", "indefinite")
-# IPP Everywhere's minimum set of formats, then the ones printgate passes on where the printer
-# takes them; application/octet-stream means "detect it", which printgate does itself.
-REQUIRED_FORMATS = ("image/pwg-raster", "image/jpeg")
-PASSED_FORMATS = ("application/pdf", "image/urf", "application/postscript")
+__all__ = ["COMPRESSIONS", "HOLD_UNTIL", "WHICH_JOBS", "Origin", "QueueView", "is_job_template"]
 
-# Upstream attributes that describe the printer itself, not what it can print: the queue
-# replaces them with its own.
-REPLACED = frozenset(
-    {
-        "charset-configured",
-        "charset-supported",
-        "compression-supported",
-        "document-format-default",
-        "document-format-supported",
-        "generated-natural-language-supported",
-        "identify-actions-default",
-        "identify-actions-supported",
-        "ipp-features-supported",
-        "ipp-versions-supported",
-        "job-account-id-default",
-        "job-account-id-supported",
-        "job-accounting-user-id-default",
-        "job-accounting-user-id-supported",
-        "job-creation-attributes-supported",
-        "job-hold-until-default",
-        "job-hold-until-supported",
-        "job-ids-supported",
-        "job-password-encryption-supported",
-        "job-password-supported",
-        "multiple-document-jobs-supported",
-        "multiple-operation-time-out",
-        "multiple-operation-time-out-action",
-        "natural-language-configured",
-        "operations-supported",
-        "pdl-override-supported",
-        "printer-config-change-date-time",
-        "printer-config-change-time",
-        "printer-current-time",
-        "printer-dns-sd-name",
-        "printer-geo-location",
-        "printer-get-attributes-supported",
-        "printer-icons",
-        "printer-info",
-        "printer-is-accepting-jobs",
-        "printer-location",
-        "printer-more-info",
-        "printer-name",
-        "printer-organization",
-        "printer-organizational-unit",
-        "printer-state",
-        "printer-state-change-date-time",
-        "printer-state-change-time",
-        "overrides-supported",
-        "printer-state-message",
-        "printer-state-reasons",
-        "printer-supply-info-uri",
-        "printer-up-time",
-        "printer-uri-supported",
-        "printer-uuid",
-        "printer-strings-uri",
-        "printer-strings-languages-supported",
-        "printer-static-resource-directory-uri",
-        "printer-xri-supported",
-        "auth-info-required",
-        "printer-mandatory-job-attributes",
-        "queued-job-count",
-        "uri-authentication-supported",
-        "uri-security-supported",
-        "which-jobs-supported",
-        "job-settable-attributes-supported",
-        "printer-settable-attributes-supported",
-        "notify-events-supported",
-        "notify-pull-method-supported",
-        "notify-lease-duration-supported",
-        "notify-max-events-supported",
-        "ippget-event-life",
-    }
-)
-# Attributes that depend on the moment or on the client, encoded for each request.
-DYNAMIC = (
-    "printer-current-time",
-    "printer-up-time",
-    "printer-state",
-    "printer-state-reasons",
-    "printer-state-message",
-    "printer-state-change-time",
-    "printer-state-change-date-time",
-    "printer-is-accepting-jobs",
-    "queued-job-count",
-    "printer-uri-supported",
-    "uri-security-supported",
-    "uri-authentication-supported",
-    "printer-more-info",
-    "printer-icons",
-    "printer-supply-info-uri",
-)
-# Only sent when asked for by name (large, and "all" does not include it).
-EXPLICIT_ONLY = frozenset({"media-col-database"})
-JOB_TEMPLATE = frozenset(
-    {
-        "copies",
-        "finishings",
-        "finishings-col",
-        "job-hold-until",
-        "job-priority",
-        "job-sheets",
-        "media",
-        "media-col",
-        "multiple-document-handling",
-        "number-up",
-        "orientation-requested",
-        "output-bin",
-        "page-ranges",
-        "print-color-mode",
-        "print-content-optimize",
-        "print-quality",
-        "print-rendering-intent",
-        "print-scaling",
-        "printer-resolution",
-        "sides",
-        "job-account-id",
-        "job-accounting-user-id",
-        "job-password",
-        "job-password-encryption",
-        "overrides",
-    }
-)
-FORMAT_SPECIFIC = {
-    "pwg-raster-": "image/pwg-raster",
-    "urf-": "image/urf",
-    "pdf-": "application/pdf",
-    "jpeg-": "image/jpeg",
-}
 CACHE_LIMIT = 256
 
 
@@ -310,8 +165,8 @@ class QueueView:
             m.keyword("identify-actions-default", "display"),
             m.keyword("identify-actions-supported", "display", "sound"),
             m.keyword("ipp-features-supported", "ipp-everywhere", "job-accounting"),
-            m.keyword("ipp-versions-supported", "1.0", "1.1", "2.0"),
-            m.enum("operations-supported", *OPERATIONS),
+            m.keyword("ipp-versions-supported", "1.0", "1.1", "2.0", "2.1", "2.2"),
+            m.enum("operations-supported", *OPERATIONS, *ADDED_OPERATIONS),
             m.keyword("pdl-override-supported", "attempted"),
             m.boolean("multiple-document-jobs-supported", False),
             m.integer("multiple-operation-time-out", 60),
@@ -328,6 +183,7 @@ class QueueView:
             m.keyword("job-password-encryption-supported", "none"),
             *self._accounting_attributes(),
             m.keyword("job-creation-attributes-supported", *creation_names),
+            m.keyword("job-settable-attributes-supported", *JOB_SETTABLE),
             m.keyword("printer-get-attributes-supported", "document-format"),
             m.range_(
                 "job-k-octets-supported", Range(0, min(self.max_document_bytes >> 10, 2**31 - 1))
@@ -338,7 +194,7 @@ class QueueView:
             m.text("printer-organization", ""),
             m.text("printer-organizational-unit", ""),
             m.uri("printer-uuid", self.uuid),
-            m.text("printer-dns-sd-name", q.info or q.name),
+            m.name_("printer-dns-sd-name", q.info or q.name),
             m.attr("printer-geo-location", Tag.UNKNOWN, None),
             m.integer("printer-config-change-time", int(self.started)),
             m.date_time(
@@ -346,6 +202,7 @@ class QueueView:
             ),
             m.keyword("printer-kind", "document"),
             m.keyword("overrides-supported", "document-numbers", "pages"),
+            *ADDED_ATTRIBUTES,
         ]
 
     def _accounting_attributes(self) -> list[Attribute]:
@@ -408,6 +265,38 @@ class QueueView:
             m.uri("printer-more-info", f"{base}/queues/{self.name}"),
             m.uri("printer-icons", f"{base}/icons/printer-48.png", f"{base}/icons/printer-128.png"),
             m.uri("printer-supply-info-uri", f"{base}/queues/{self.name}"),
+            *self._alerts(reasons),
+        ]
+
+    def _alerts(self, reasons: list[str]) -> list[Attribute]:
+        """printer-alert (PWG 5100.9) with its descriptions: the members' own, else one per
+        state reason of the queue, else a single "other" with an empty description."""
+        alerts: list[bytes] = []
+        descriptions: list[str] = []
+        for printer in self.printers:
+            theirs = printer.attributes.get("printer-alert") if printer.attributes else None
+            if theirs is None or not printer.up:
+                continue
+            said = (
+                printer.attributes.get("printer-alert-description") if printer.attributes else None
+            )
+            texts = said.strings() if said else []
+            for index, value in enumerate(theirs.values):
+                if isinstance(value.value, bytes):
+                    alerts.append(value.value)
+                    text = texts[index] if index < len(texts) else ""
+                    descriptions.append(f"{printer.name}: {text}" if text else printer.name)
+        if not alerts:
+            for reason in reasons:
+                if reason != "none":
+                    severity = "critical" if reason.endswith("-error") else "warning"
+                    alerts.append(f"code=other;severity={severity}".encode())
+                    descriptions.append(reason)
+        if not alerts:
+            alerts, descriptions = [b"code=other"], [""]
+        return [
+            m.attr("printer-alert", Tag.OCTET_STRING, *alerts),
+            m.text("printer-alert-description", *descriptions),
         ]
 
     # --- Get-Printer-Attributes -----------------------------------------------------------
@@ -467,8 +356,17 @@ def _fallbacks(upstream: Group) -> list[Attribute]:
     that promise nothing the printer cannot do."""
     color = upstream.get("color-supported")
     is_color = color is not None and color.value is True
+    make = upstream.get("printer-make-and-model")
+    model = (make.text() if make else "") or "printgate queue"
     wanted = [
         m.text("printer-make-and-model", "printgate queue"),
+        # PWG 5100.12 6.4 (IPP/2.2); Windows' IPP class driver reads the device ID.
+        m.text(
+            "printer-device-id", f"MFG:printgate;MDL:{_device_id_value(model)};CMD:PDF,JPEG,PWG;"
+        ),
+        m.text("printer-message-from-operator", ""),
+        m.integer("number-up-default", 1),
+        m.integer("number-up-supported", 1),
         m.integer("pages-per-minute", 1),
         *([m.integer("pages-per-minute-color", 1)] if is_color else []),
         m.keyword("print-rendering-intent-supported", "auto"),
@@ -477,6 +375,11 @@ def _fallbacks(upstream: Group) -> list[Attribute]:
         m.keyword("pwg-raster-document-sheet-back", "normal"),
     ]
     return [a for a in wanted if upstream.get(a.name) is None]
+
+
+def _device_id_value(text: str) -> str:
+    """IEEE 1284 device ID values hold no ':' or ';'."""
+    return text.replace(":", " ").replace(";", " ").strip()[:100]
 
 
 def _unique(attributes: list[Attribute]) -> list[Attribute]:

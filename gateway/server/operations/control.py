@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from ...identity.gate import Outcome
 from ...identity.release import held_for_credentials
-from ...ipp import JobState, Status, Tag
+from ...ipp import JobState, Status
 from ...ipp import model as m
-from ...ipp.supported import decode_template, encode_template
+from ...ipp.supported import decode_template
 from ...jobs.record import Job
 from ...jobs.state import ACTIVE_STATES, HELD, INCOMING, HeldBySubmitter, Queued
 from ..queue_attrs import HOLD_UNTIL, QueueView
@@ -22,14 +22,13 @@ from .core import (
     presented,
     requesting_user,
 )
-
-SETTABLE = frozenset({"job-account-id", "job-accounting-user-id", "job-password", "job-name"})
+from .privacy import authorize, requester
 
 
 class Control(Core):
     async def cancel_job(self, request: IppRequest, queue: QueueView) -> Reply:
         job = await self._job(request, queue)
-        self._check_owner(request, job)
+        await authorize(self.gw, request, queue, job)
         if job.is_terminal:
             raise IppError(Status.NOT_POSSIBLE, f"job {job.id} is already {job.state.name.lower()}")
         await self.gw.dispatcher.cancel(
@@ -38,7 +37,12 @@ class Control(Core):
         return self.response(request, Status.OK)
 
     async def cancel_my_jobs(self, request: IppRequest, queue: QueueView) -> Reply:
-        user = requesting_user(request)
+        asker = await requester(self.gw, request, queue)
+        if not asker.name:  # a queue that asks for passwords, and none (or a wrong one) came
+            raise AuthenticationRequired(
+                f"printgate {queue.name}", "user name and password required"
+            )
+        user = asker.name
         ids_attr = _op_attr(request, "job-ids")
         wanted = {v for v in ids_attr.python_values() if isinstance(v, int)} if ids_attr else None
         jobs = await self.gw.jobs.list(queue.name, ACTIVE_STATES, user=user)
@@ -49,7 +53,7 @@ class Control(Core):
 
     async def hold_job(self, request: IppRequest, queue: QueueView) -> Reply:
         job = await self._job(request, queue)
-        self._check_owner(request, job)
+        await authorize(self.gw, request, queue, job)
         until = _op_text(request, "job-hold-until") or "indefinite"
         if until not in HOLD_UNTIL:
             raise IppError(
@@ -70,7 +74,7 @@ class Control(Core):
         job = await self._job(request, queue)
         if held_for_credentials(job):
             return await self._readmit(request, queue, job)
-        self._check_owner(request, job)
+        await authorize(self.gw, request, queue, job)
         if INCOMING in job.reasons:
             await self.gw.jobs.update(job, hold_until="no-hold")
         elif job.state == JobState.PENDING_HELD and HELD in job.reasons:
@@ -78,26 +82,6 @@ class Control(Core):
             self.gw.dispatcher.submit(job)
         else:
             raise IppError(Status.NOT_POSSIBLE, f"job {job.id} is not held")
-        return self.response(request, Status.OK)
-
-    async def set_job_attributes(self, request: IppRequest, queue: QueueView) -> Reply:
-        """Held jobs take the accounting attributes they lack, then face the gate again."""
-        job = await self._job(request, queue)
-        group = request.message.group(Tag.JOB)
-        if group is None or not group.attributes:
-            raise IppError(Status.BAD_REQUEST, "no job attributes to set")
-        bad = [a for a in group if a.name not in SETTABLE]
-        if bad:
-            raise IppError(
-                Status.ATTRIBUTES_NOT_SETTABLE, "only accounting attributes can be set", bad
-            )
-        if job.state != JobState.PENDING_HELD:
-            raise IppError(Status.NOT_POSSIBLE, f"job {job.id} is no longer held")
-        names = {a.name for a in group}
-        template = [a for a in decode_template(job.template) if a.name not in names]
-        await self.gw.jobs.update(job, template=encode_template([*template, *group]))
-        if held_for_credentials(job):
-            return await self._readmit(request, queue, job)
         return self.response(request, Status.OK)
 
     async def _readmit(self, request: IppRequest, queue: QueueView, job: Job) -> Reply:

@@ -4,6 +4,7 @@ validation step, responses, and job look-up."""
 from __future__ import annotations
 
 import functools
+import re
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from ...jobs.spool import Spool
 from ...printers.dispatcher import Dispatcher
 from ...tasks import TaskKeeper
 from ..job_attrs import job_attributes
+from ..notifier import Notifier
 from ..queue_attrs import Origin, QueueView
 from ..queues_live import LiveQueues
 
@@ -58,6 +60,15 @@ class IppRequest:
     http_password: str | None = None
     user_agent: str = ""
     raw: bytes = b""  # the request's attribute part as received, when the server has it whole
+    # The origin the server saw (Host header): what stored answers are found by.
+    http_origin: Origin = field(init=False)
+
+    def __post_init__(self) -> None:
+        # Every URI in the answer names the host and port the client addressed in its
+        # printer-uri (or job-uri): libcups rewrites the Host header of a request to
+        # 127.0.0.1 into "localhost", and a proxy in between may rewrite it too.
+        object.__setattr__(self, "http_origin", self.origin)
+        object.__setattr__(self, "origin", addressed(self.message, self.origin))
 
 
 @dataclass
@@ -75,6 +86,32 @@ class Gateway:
     # without the service.
     live_queues: LiveQueues | None = None
     started: float = field(default_factory=time.time)
+    notifier: Notifier | None = None  # event subscriptions (server/notifier.py)
+
+
+# What a host[:port] from a request may hold: names, IPv4, bracketed IPv6 (with a zone).
+HOST_PORT = re.compile(r"[A-Za-z0-9._~%-]+(:[0-9]{1,5})?|\[[0-9A-Fa-f:.%A-Za-z]+\](:[0-9]{1,5})?")
+
+
+def addressed(message: Message, fallback: Origin) -> Origin:
+    """The origin the client addressed: host and port of the request's printer-uri (else its
+    job-uri), without user information; the Host header's when there is neither or it is not
+    a plain host[:port]."""
+    target = message.groups[0].get("printer-uri") if message.groups else None
+    if target is None and message.groups:
+        target = message.groups[0].get("job-uri")
+    if target is None or not isinstance(target.value, str):
+        return fallback
+    netloc = _host_port(target.value)
+    if netloc is None or netloc == fallback.host:
+        return fallback
+    return Origin(host=netloc, secure=fallback.secure)
+
+
+@functools.lru_cache(maxsize=256)
+def _host_port(uri: str) -> str | None:
+    netloc = urlsplit(uri).netloc.rpartition("@")[2]
+    return netloc if netloc and HOST_PORT.fullmatch(netloc) else None
 
 
 def _op_attr(request: IppRequest, name: str) -> Attribute | None:

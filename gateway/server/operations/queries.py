@@ -27,6 +27,7 @@ from .core import (
     not_supported,
     requesting_user,
 )
+from .privacy import requester
 
 WHICH_STATES: dict[str, tuple[JobState, ...]] = {
     "not-completed": ACTIVE_STATES,
@@ -38,6 +39,7 @@ WHICH_STATES: dict[str, tuple[JobState, ...]] = {
     "pending-held": (JobState.PENDING_HELD,),
     "processing": (JobState.PROCESSING,),
     "processing-stopped": (JobState.PROCESSING_STOPPED,),
+    "proof-print": (),  # printgate keeps no proof prints
 }
 # uri-authentication-supported for each auth mode
 URI_AUTHENTICATION = {
@@ -80,12 +82,15 @@ class Queries(Core):
             return
         if len(self._answers) >= ANSWER_LIMIT:
             self._answers.clear()
-        key = (queue.name, request.origin, _without_request_id(request.raw))
+        key = (queue.name, request.http_origin, _without_request_id(request.raw))
         self._answers[key] = (queue.freshness(), reply[8:])
 
     async def get_job_attributes(self, request: IppRequest, queue: QueueView) -> Reply:
         job = await self._job(request, queue)
-        attrs = job_attributes(job, request.origin, int(time.time()), _requested(request))
+        asker = await requester(self.gw, request, queue)
+        attrs = job_attributes(
+            job, request.origin, int(time.time()), _requested(request), private=not asker.owns(job)
+        )
         return self.response(request, Status.OK, m.group(Tag.JOB, attrs))
 
     async def get_jobs(self, request: IppRequest, queue: QueueView) -> Reply:
@@ -109,7 +114,16 @@ class Queries(Core):
         )
         up_time = int(time.time())
         names = requested if requested is not None else list(GET_JOBS_DEFAULT)
-        groups = [m.group(Tag.JOB, job_attributes(j, request.origin, up_time, names)) for j in jobs]
+        asker = await requester(self.gw, request, queue) if jobs else None
+        groups = [
+            m.group(
+                Tag.JOB,
+                job_attributes(
+                    j, request.origin, up_time, names, private=not (asker and asker.owns(j))
+                ),
+            )
+            for j in jobs
+        ]
         return self.response(request, Status.OK, *groups)
 
     async def get_printer_attributes(self, request: IppRequest, queue: QueueView) -> Reply:
