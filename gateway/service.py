@@ -56,6 +56,7 @@ from .runtime.scheduler import Recurring, Scheduler
 from .runtime.sdnotify import Notifier
 from .runtime.tls import TlsContext, TlsError, ensure_self_signed, tls_files
 from .server.app import make_app
+from .server.notifier import Notifier as EventNotifier
 from .server.operations import Gateway, Operations
 from .server.queue_attrs import QueueView
 from .server.queues_live import LiveQueues, Wiring
@@ -262,16 +263,18 @@ class Service:
         fleet_client = self.fleet.client if self.fleet is not None else None
         live.finder = lambda: find_printers(config, queues, printers, fleet_client)
         monitoring = Metrics(store, jobs, printers, lambda: gate.directory)
+        events = EventNotifier(lambda: queues)  # IPP event subscriptions
         advertiser = None
         if config.dns_sd.advertise:
             host = await console_settings.dns_sd_host()
             advertised = replace(config, dns_sd=replace(config.dns_sd, host=host))
             advertiser = Advertiser(advertised, lambda: queues, self.tls is not None)
         # The addons, in the order they hear each event.
-        for addon in (accountant, meter_check, monitoring, advertiser):
+        for addon in (accountant, meter_check, monitoring, advertiser, events):
             if addon is not None:
                 hooks.add(addon)
         gateway = Gateway(queues, jobs, spool, dispatcher, self.tasks, gate, desk, live_queues=live)
+        gateway.notifier = events
         app = make_app(Operations(gateway), config.server.max_attribute_bytes, lambda: self.ready)
         web_config = config.web
         metrics.setup(

@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from ...ipp import Op, Status
 from ...store.store import StoreUnavailable
 from ..queue_attrs import Origin, QueueView
+from . import notify, set_job
 from .control import Control
 from .core import AuthenticationRequired, Gateway, IppError, IppRequest, Reply
 from .creating import Creating
@@ -54,5 +55,8 @@ HANDLERS: dict[int, Handler] = {
     Op.HOLD_JOB: Operations.hold_job,
     Op.RELEASE_JOB: Operations.release_job,
     Op.IDENTIFY_PRINTER: Operations.identify_printer,
-    Op.SET_JOB_ATTRIBUTES: Operations.set_job_attributes,
+    Op.SET_JOB_ATTRIBUTES: set_job.set_job_attributes,
 }
+# IPP/2.1 (PWG 5100.12): the subscription operations, and subscription templates in Print-Job
+# and Create-Job.
+HANDLERS.update(notify.handlers(HANDLERS))
