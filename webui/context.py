@@ -16,6 +16,7 @@ from aiohttp import web
 
 from gateway.config import Config
 from gateway.identity.accounts import Accounts
+from gateway.identity.ldap import LdapDirectory
 from gateway.identity.protocol import Directory
 from gateway.identity.release import Claim
 from gateway.jobs.record import Job
@@ -86,8 +87,12 @@ def from_gateway(gateway: Gateway, config: Config) -> WebContext:
     async def mailer() -> Mailer:
         return await settings.mailer()
 
+    configured = gateway.gate.directory  # the TOML's: the service closes it at shutdown
+
     def use_directory(directory: Directory | None) -> None:
-        gateway.gate.directory = directory
+        previous, gateway.gate.directory = gateway.gate.directory, directory
+        if isinstance(previous, LdapDirectory) and previous is not configured:
+            previous.close()  # an earlier console save's: its worker threads go with it
 
     return WebContext(
         config=config,
