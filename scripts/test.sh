@@ -37,6 +37,7 @@ REQUIREMENTS=(
   "snmpget                       snmp"
   "snmpbulkwalk                  snmp"
   "ippfind                       cups-ipp-utils"
+  "avahi-browse                  avahi-utils"
   "curl                          curl"
   "systemd-analyze               systemd"
   "/lib/$(uname -m)-linux-gnu/libnss_mdns4_minimal.so.2 libnss-mdns"

@@ -91,24 +91,24 @@ def cancel_job(uri: str, job_id: int) -> None:
     assert reply.code < 0x100, f"Cancel-Job: 0x{reply.code:04x}"
 
 
-async def cancel_while_stopped(printgate: InProcess, eve: IppEvePrinter, job: Job) -> None:
-    """Cancel-Job over IPP while the printer is stopped; let the printer go on only once the
-    gateway is withdrawing the job (so the cancel lands in the phase the job is in now)."""
+async def start_cancel(printgate: InProcess, job: Job) -> asyncio.Task[None]:
+    """Cancel-Job over IPP, sent while the printer is stopped: returns once the gateway is
+    withdrawing the job (so the cancel lands in the phase the job is in now); the task ends
+    when the client has its answer, which needs the printer going again."""
     uri = printgate.queue_uri(job.queue)
     dispatcher = printgate.gateway.dispatcher
-    with stopped(eve):
-        phase = job.forward_phase
-        canceling = asyncio.create_task(asyncio.to_thread(cancel_job, uri, job.id))
-        await until(lambda: dispatcher.canceling(job.id), "the cancel under way")
-        assert job.forward_phase is phase, "the forward moved on while the printer was stopped"
-    async with asyncio.timeout(BOUND):
-        await canceling
+    phase = job.forward_phase
+    canceling = asyncio.create_task(asyncio.to_thread(cancel_job, uri, job.id))
+    await until(lambda: dispatcher.canceling(job.id), "the cancel under way")
+    assert job.forward_phase is phase, "the forward moved on while the printer was stopped"
+    return canceling
 
 
 async def test_cancel_at_every_phase_then_the_next_job_prints(
     tmp_path: Path, database_url: str, ippeveprinter_factory: Callable[..., IppEvePrinter]
 ) -> None:
-    eve = ippeveprinter_factory(job_seconds=1.5)
+    # Long enough a print that the cancel lands while it prints, however loaded the machine.
+    eve = ippeveprinter_factory(job_seconds=4)
     # Prints at once: a document cut short before the printer was told of the cancel would
     # be taken as whole and printed (completed) before a late Cancel-Job.
     quick = ippeveprinter_factory("quick", job_seconds=0)
@@ -142,9 +142,12 @@ async def test_cancel_at_every_phase_then_the_next_job_prints(
             await until(lambda: creating.forward_phase is ForwardPhase.CREATING, "Create-Job sent")
             waiting = await submit(small, "waiting")
             await asyncio.to_thread(cancel_job, uri, waiting.id)
+            # Still stopped: the printer has not answered Create-Job when the cancel lands.
+            canceling = await start_cancel(printgate, creating)
+        async with asyncio.timeout(BOUND):
+            await canceling
         assert waiting.state == JobState.CANCELED and waiting.upstream_job_id == 0
         assert not waiting.printer, "a job canceled before Create-Job never went to a printer"
-        await cancel_while_stopped(printgate, eve, creating)
         assert creating.state == JobState.CANCELED
         assert creating.upstream_job_id, "the printer's job id was learned while canceling"
         await printer_shows(eve, creating.upstream_job_id, JobState.CANCELED)
@@ -155,7 +158,9 @@ async def test_cancel_at_every_phase_then_the_next_job_prints(
         with stopped(quick):
             await asyncio.sleep(0.3)  # the upload fills the socket buffers and stalls
             assert sending.forward_phase is ForwardPhase.SENDING
-        await cancel_while_stopped(printgate, quick, sending)
+            canceling = await start_cancel(printgate, sending)
+        async with asyncio.timeout(BOUND):
+            await canceling
         assert sending.state == JobState.CANCELED and sending.upstream_job_id
         await printer_shows(quick, sending.upstream_job_id, JobState.CANCELED)
 

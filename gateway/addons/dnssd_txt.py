@@ -14,6 +14,7 @@ from ..server.queue_attrs import QueueView
 PASSWORD_MODES = ("password", "list-password", "directory")
 # Largest media a queue takes, by short x long side in millimetres (Bonjour Printing 1.2).
 PAPER_MAX = ((216.0, 356.0, "legal-A4"), (297.0, 432.0, "tabloid-A3"), (458.0, 648.0, "isoC-A2"))
+TXT_STRING_MAX = 255
 _MEDIA_SIZE = re.compile(r"_(\d+(?:\.\d+)?)x(\d+(?:\.\d+)?)(mm|in)$")
 
 
@@ -84,8 +85,15 @@ def txt_record(
     }
     if secure:
         txt["TLS"] = tls_version
-    mopria = _strings(upstream, "mopria-certified")
+    # Windows and Android look for it: the queue's own attribute (the printer's, else 1.3).
+    mopria = _strings(attributes, "mopria-certified")
     if mopria:
-        # Only what the printer behind the queue claims: printgate itself is not certified.
         txt["mopria-certified"] = mopria[0]
-    return txt
+    return {key: _clip(key, value) for key, value in txt.items()}
+
+
+def _clip(key: str, value: str) -> str:
+    """A TXT string ("key=value") holds at most 255 bytes: cut long values (a long location
+    or make and model) at a character boundary."""
+    room = TXT_STRING_MAX - len(key.encode()) - 1
+    return value.encode()[:room].decode(errors="ignore")

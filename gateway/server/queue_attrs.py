@@ -37,6 +37,7 @@ from .queue_tables import (
 __all__ = ["COMPRESSIONS", "HOLD_UNTIL", "WHICH_JOBS", "Origin", "QueueView", "is_job_template"]
 
 CACHE_LIMIT = 256
+MOPRIA_VERSION = "1.3"
 
 
 def is_job_template(name: str) -> bool:
@@ -365,6 +366,9 @@ def _fallbacks(upstream: Group) -> list[Attribute]:
             "printer-device-id", f"MFG:printgate;MDL:{_device_id_value(model)};CMD:PDF,JPEG,PWG;"
         ),
         m.text("printer-message-from-operator", ""),
+        # Windows' IPP class driver and Android's print service look for it; PAPPL's printers
+        # say 1.3, the version whose requirements IPP Everywhere queues meet.
+        m.text("mopria-certified", MOPRIA_VERSION),
         m.integer("number-up-default", 1),
         m.integer("number-up-supported", 1),
         m.integer("pages-per-minute", 1),

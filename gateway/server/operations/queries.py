@@ -110,7 +110,8 @@ class Queries(Core):
             WHICH_STATES[which],
             user=user,
             limit=limit,
-            newest_first=which == "completed",
+            # A client's own jobs newest first (Android's print service shows the list as is).
+            newest_first=which == "completed" or user is not None,
         )
         up_time = int(time.time())
         names = requested if requested is not None else list(GET_JOBS_DEFAULT)
