@@ -61,16 +61,19 @@ async def until(condition: Callable[[], object], what: str, interval: float = 0.
         await asyncio.sleep(interval)
 
 
-async def printer_shows(eve: IppEvePrinter, upstream_id: int, state: JobState) -> None:
-    """Wait until the printer's own job list shows the job in `state`."""
+async def printer_shows(eve: IppEvePrinter, upstream_id: int, *states: JobState) -> None:
+    """Wait until the printer's own job list shows the job in one of `states`."""
     seen: dict[int, JobState] = {}
     deadline = asyncio.get_running_loop().time() + BOUND
     while True:
         seen = await asyncio.to_thread(printer_jobs, eve)
-        if seen.get(upstream_id) == state:
+        if seen.get(upstream_id) in states:
             return
         if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"printer job {upstream_id}: {seen.get(upstream_id)}, not {state}")
+            wanted = " or ".join(str(state) for state in states)
+            raise AssertionError(
+                f"printer job {upstream_id}: {seen.get(upstream_id)}, not {wanted}"
+            )
         await asyncio.sleep(0.1)
 
 
@@ -162,7 +165,10 @@ async def test_cancel_at_every_phase_then_the_next_job_prints(
         async with asyncio.timeout(BOUND):
             await canceling
         assert sending.state == JobState.CANCELED and sending.upstream_job_id
-        await printer_shows(quick, sending.upstream_job_id, JobState.CANCELED)
+        # The Cancel-Job and the cut upload reach the printer on two connections when it goes
+        # on: ippeveprinter may take the cut document as whole and finish the job before it
+        # reads the cancel. Either way the printer's job has ended: nothing is left open.
+        await printer_shows(quick, sending.upstream_job_id, JobState.CANCELED, JobState.COMPLETED)
 
         # 3. Printing at the printer.
         printing = await submit(small, "printing")

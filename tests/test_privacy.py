@@ -6,8 +6,6 @@ requesting-user-name on an auth=none queue; jobs stay held so that nothing races
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -17,21 +15,10 @@ from gateway.ipp import Message, Op, Status, Tag
 from gateway.ipp import model as m
 from tests.ipp_call import ipp_http
 from tests.peers import Printgate
+from tests.test_credentials import printgate_cli
 
 PRIVATE = ("job-name", "document-name-supplied", "job-originating-host-name")
 ALICE, BOB, ADMIN = ("alice", "wonder-1"), ("bob", "builder-2"), ("root-admin", "Adm1n-secret!")
-
-
-def cli(gw: Printgate, *args: str, password: str | None = None) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "gateway", *args, "--config", str(gw.config_path)],
-        input=f"{password}\n" if password is not None else "",
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
 
 
 @pytest.fixture
@@ -46,8 +33,8 @@ def gateway(printgate_factory: Callable[..., Printgate], tmp_path: Path) -> Prin
         }
     )
     for user, password in (ALICE, BOB):
-        cli(gw, "user", "add", "secure", user, "--password-stdin", password=password)
-    cli(gw, "admin", "add", ADMIN[0], "--role", "admin", "--email", "a@example.org",
+        printgate_cli(gw, "user", "add", "secure", user, "--password-stdin", password=password)
+    printgate_cli(gw, "admin", "add", ADMIN[0], "--role", "admin", "--email", "a@example.org",
         "--password-stdin", password=ADMIN[1])  # fmt: skip
     return gw
 
