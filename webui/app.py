@@ -16,7 +16,7 @@ from gateway.server.operations import Gateway
 
 from . import i18n
 from .console import account as account_area
-from .console import audit, overview, preferences
+from .console import audit, overview, preferences, reports
 from .context import CONTEXT_KEY, from_gateway
 from .pages import render
 from .security import headers, recovery, signin, totp
@@ -28,6 +28,7 @@ from .security.sessions import source_address
 AREAS = {"/console": overview.make, "/account": account_area.make}
 AREAS["/preferences"] = preferences.make
 AREAS["/audit"] = audit.make
+AREAS["/reports"] = reports.make
 PUBLIC_ROUTES = (
     "/",
     "/signin",

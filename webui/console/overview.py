@@ -13,6 +13,7 @@ from ..context import CONTEXT_KEY
 from ..i18n import gettext
 from ..pages import render
 from ..security.areas import EVERY_ROLE, area
+from . import fleet, jobs
 
 RECENT_JOBS = 50
 
@@ -60,16 +61,10 @@ async def queue_page(request: web.Request) -> web.Response:
     )
 
 
-async def fleet_page(request: web.Request) -> web.Response:
-    """The printers read over SNMP: latest meters and supplies (new and stale highlighted as
-    in the mailed report), and the alert episodes still open."""
-    fleet = await request.config_dict[CONTEXT_KEY].fleet()
-    return render(request, "console/fleet.html", rows=fleet.rows, alerts=fleet.alerts)
-
-
 def make() -> web.Application:
     app = area("overview", EVERY_ROLE)
     app.router.add_get("/", queues_page)
     app.router.add_get("/queues/{name}", queue_page)
-    app.router.add_get("/fleet", fleet_page)
+    jobs.add_routes(app)
+    fleet.add_routes(app)
     return app
