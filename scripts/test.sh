@@ -42,6 +42,10 @@ REQUIREMENTS=(
   "systemd-analyze               systemd"
   "/lib/$(uname -m)-linux-gnu/libnss_mdns4_minimal.so.2 libnss-mdns"
   "chromium                      chromium"
+  "node                          nodejs"
+  "npm                           npm"
+  "go                            golang-go"
+  "/usr/share/gocode/src/github.com/OpenPrinting/goipp golang-github-openprinting-goipp-dev"
 )
 
 present() {
@@ -85,6 +89,14 @@ wanted="$(sha256sum pyproject.toml | cut -d' ' -f1)"
 if [ "$(cat "$stamp" 2>/dev/null || true)" != "$wanted" ]; then
   .venv/bin/python -m pip install -q -e '.[test]'
   echo "$wanted" >"$stamp"
+fi
+
+# The Node client of tests/test_independent_clients.py: npm's `ipp`, as its lock file pins it.
+node_stamp=tests/clients/node/node_modules/.printgate-test-install
+wanted="$(sha256sum tests/clients/node/package-lock.json | cut -d' ' -f1)"
+if [ "$(cat "$node_stamp" 2>/dev/null || true)" != "$wanted" ]; then
+  npm ci --prefix tests/clients/node --no-audit --no-fund --loglevel=error
+  echo "$wanted" >"$node_stamp"
 fi
 
 # The house rules (DESIGN.md, "Style"), before any test runs: lint, formatting, types and the

@@ -147,7 +147,7 @@ def _run(command: Sequence[str]) -> str:
 
 
 def _canvas(path: Path, size_mm: tuple[float, float]):  # type: ignore[no-untyped-def]
-    from reportlab.pdfgen import canvas  # type: ignore[import-untyped]
+    from reportlab.pdfgen import canvas
 
     return canvas.Canvas(
         str(path), pagesize=(size_mm[0] / MM_PER_POINT, size_mm[1] / MM_PER_POINT), invariant=True
@@ -209,7 +209,7 @@ def _gray_ramp(size: tuple[int, int]) -> Image.Image:
 
 
 def _image(c, image: Image.Image, x: float, y: float, w: float, h: float) -> None:  # type: ignore[no-untyped-def]
-    from reportlab.lib.utils import ImageReader  # type: ignore[import-untyped]
+    from reportlab.lib.utils import ImageReader
 
     c.drawImage(ImageReader(image), x, y, w, h)
 

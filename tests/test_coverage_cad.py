@@ -151,7 +151,7 @@ def small_text(c: Canvas, size: tuple[float, float]) -> None:
 def fills(c: Canvas, size: tuple[float, float]) -> None:
     """Solid fills (RGB and gray), a noisy photo at about 150 dpi, a linear and a radial
     gradient, one a page."""
-    from reportlab.lib.utils import ImageReader  # type: ignore[import-untyped]
+    from reportlab.lib.utils import ImageReader
 
     w, h = size[0] * MM, size[1] * MM
     c.setFillColorRGB(0.2, 0.5, 0.8)

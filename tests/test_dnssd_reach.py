@@ -56,3 +56,36 @@ def test_a_loopback_listener_is_advertised_on_loopback_alone(
         capture_output=True, timeout=60, check=False,
     )  # fmt: skip
     assert ipptool.returncode == 0, ipptool.stderr
+
+
+def test_what_ippfind_finds_of_a_loopback_listener_answers_ipptool(
+    printgate_factory: Callable[..., Printgate], tmp_path: Path, dns_sd: None
+) -> None:
+    """A client's own discovery: every advert ippfind resolves (whatever address it names)
+    is one ipptool reaches; an advert nobody could reach would fail here."""
+    tag = uuid.uuid4().hex[:6]
+    gw = printgate_factory(
+        {
+            "dns_sd": {"advertise": True, "backend": "avahi"},
+            "printers": [{"name": "v", "uri": (tmp_path / "out").as_uri()}],
+            "queues": [{"name": f"find-{tag}", "printers": ["v"], "info": f"Findable {tag}"}],
+        }
+    )
+
+    def found() -> list[str] | None:
+        result = subprocess.run(
+            [find_binary("ippfind"), "-T", "3", "_ipp._tcp", "--name", f"Findable {tag}",
+             "--print"],
+            capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+        uris = [line for line in result.stdout.splitlines() if line.startswith("ipp://")]
+        return uris or None
+
+    uris = wait_for(found, BOUND, what="ippfind to find the advert")
+    assert all(f":{gw.port}/ipp/print/find-{tag}" in uri for uri in uris), uris
+    for uri in uris:
+        ipptool = subprocess.run(
+            [find_binary("ipptool"), "-q", "-T", "5", uri, "get-printer-attributes.test"],
+            capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+        assert ipptool.returncode == 0, (uri, ipptool.stdout, ipptool.stderr)

@@ -40,6 +40,8 @@ AVAHI_UNSPEC = -1
 LOOPBACK = "lo"
 AVAHI_COLLISION = 3
 AVAHI_FAILURE = 4
+AVAHI_PROTO_INET = 0
+AVAHI_PUBLISH_NO_REVERSE = 16  # 127.0.0.1's PTR record is the host's own
 
 
 class DiscoveryError(RuntimeError):
@@ -79,6 +81,8 @@ class AvahiPublisher:
         self._configured_host = configured_host
         # key -> (entry group path, the advert as wished, the name Avahi settled on)
         self._groups: dict[str, tuple[str, Advert, str]] = {}
+        # port -> (entry group path, host name): the loopback adverts' own host names
+        self._loopback_hosts: dict[int, tuple[str, str]] = {}
 
     @classmethod
     async def connect(cls, configured_host: str) -> AvahiPublisher:
@@ -139,6 +143,7 @@ class AvahiPublisher:
         # As cupsd does for queues it does not share: on the loopback interface only, where
         # clients on this host find it and nobody on the network is sent where nothing answers.
         interface = socket.if_nametoindex(LOOPBACK) if advert.loopback_only else AVAHI_UNSPEC
+        host = await self._loopback_host(advert.port) if advert.loopback_only else ""
         base = [interface, AVAHI_UNSPEC, 0, name, advert.service_type, ""]
         await _call(
             self.bus,
@@ -146,7 +151,7 @@ class AvahiPublisher:
             AVAHI_GROUP,
             "AddService",
             "iiussssqaay",
-            [*base, self._configured_host, advert.port, _txt(advert)],
+            [*base, host or self._configured_host, advert.port, _txt(advert)],
         )
         for subtype in advert.subtypes:
             await _call(
@@ -158,6 +163,26 @@ class AvahiPublisher:
                 [*base, f"{subtype}._sub.{advert.service_type}"],
             )
         await _call(self.bus, path, AVAHI_GROUP, "Commit")
+
+    async def _loopback_host(self, port: int) -> str:
+        """The host name a loopback advert names: one of its own, whose only address is
+        127.0.0.1 and only on lo. The machine's name resolves to its LAN address as well, where
+        a loopback listener does not answer: a client resolving the advert (ippfind, then
+        ipptool) would be sent there. One per port, so printgates side by side never collide."""
+        known = self._loopback_hosts.get(port)
+        if known is not None:
+            return known[1]
+        label = self.host.removesuffix(".").removesuffix(".local").split(".")[0]
+        name = f"{label}-loopback-{port}.local"
+        (path,) = await _call(self.bus, "/", AVAHI_SERVER, "EntryGroupNew")
+        address = [socket.if_nametoindex(LOOPBACK), AVAHI_PROTO_INET, AVAHI_PUBLISH_NO_REVERSE]
+        await _call(
+            self.bus, str(path), AVAHI_GROUP, "AddAddress", "iiuss", [*address, name, "127.0.0.1"]
+        )
+        await _call(self.bus, str(path), AVAHI_GROUP, "Commit")
+        await self._settled(str(path))
+        self._loopback_hosts[port] = (str(path), name)
+        return name
 
     async def _settled(self, path: str) -> int:
         """The group's state once Avahi has probed the name (registering takes ~1 s)."""
@@ -181,6 +206,11 @@ class AvahiPublisher:
                 await self.withdraw(key)
             except DiscoveryError as exc:
                 log.warning("could not withdraw %s: %s", key, exc)
+        for path, name in self._loopback_hosts.values():
+            try:
+                await _call(self.bus, path, AVAHI_GROUP, "Free")
+            except DiscoveryError as exc:
+                log.warning("could not withdraw %s: %s", name, exc)
         log.info("DNS-SD adverts withdrawn")
         self.bus.disconnect()
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,6 +39,10 @@ def _check_fields(changes: dict[str, Any]) -> None:
         raise ValueError(f"{', '.join(sorted(refused))}: changed only by a state table event")
 
 
+def _stored(changes: dict[str, Any]) -> dict[str, Any]:
+    return {name: stored_value(name, value) for name, value in changes.items()}
+
+
 @dataclass
 class JobManager:
     """Owns the in-memory active jobs and their persistence; wakes whoever waits on changes."""
@@ -65,8 +69,12 @@ class JobManager:
         self.active = {row.id: Job.from_row(row) for row in rows}
         return list(self.active.values())
 
-    async def create(self, event: Event, **values: Any) -> Job:
-        """A new job, in the state the event gives a new one."""
+    async def create(
+        self, event: Event, settle_document: Callable[[], None] | None = None, **values: Any
+    ) -> Job:
+        """A new job, in the state the event gives a new one. settle_document: makes its
+        document durable (the spool's deferred receive); the store runs it, for a whole batch
+        of new jobs at once, before their rows commit."""
         _check_fields(values)
         values.setdefault("created_at", now())
         values.setdefault("instance", self.instance)
@@ -79,7 +87,7 @@ class JobManager:
         )
         fields = job.row_fields()
         del fields["id"]
-        job.id = await self._write_new(fields)
+        job.id = await self._write_new(fields, settle_document)
         if not job.is_terminal:
             self.active[job.id] = job
         log.info(
@@ -117,8 +125,21 @@ class JobManager:
         _check_fields(changes)
         await self._persist(job, changes)
 
+    async def update_many(self, changes: list[tuple[Job, dict[str, Any]]]) -> None:
+        """`update` for several jobs, in one store write."""
+        for _, fields in changes:
+            _check_fields(fields)
+        if not changes:
+            return
+        await self._write_changes([(job.id, _stored(fields)) for job, fields in changes])
+        for job, fields in changes:
+            self._apply_fields(job, fields)
+
     async def _persist(self, job: Job, changes: dict[str, Any]) -> None:
-        await self._write_changes(job.id, {k: stored_value(k, v) for k, v in changes.items()})
+        await self._write_changes([(job.id, _stored(changes))])
+        self._apply_fields(job, changes)
+
+    def _apply_fields(self, job: Job, changes: dict[str, Any]) -> None:
         for name, value in changes.items():
             setattr(job, name, value)
         if job.is_terminal:
@@ -126,30 +147,35 @@ class JobManager:
 
     # --- the store, or the journal while the store is unreachable ---------------------------
 
-    async def _write_new(self, fields: dict[str, Any]) -> int:
+    async def _write_new(
+        self, fields: dict[str, Any], settle_document: Callable[[], None] | None
+    ) -> int:
         if self.journal is None or not self.journal.active:
             try:
-                return await self.store.insert_job(fields)
+                return await self.store.insert_job(fields, before=settle_document)
             except StoreUnavailable:
                 if self.journal is None:
                     raise
+        if settle_document is not None:  # the store did not get to it
+            await asyncio.to_thread(settle_document)
         async with self.journal.lock:
             job_id = self.journal.new_id()
             await self.journal.append("insert", job_id, {**fields, "id": job_id})
         return job_id
 
-    async def _write_changes(self, job_id: int, fields: dict[str, Any]) -> None:
+    async def _write_changes(self, changes: list[tuple[int, dict[str, Any]]]) -> None:
         # Once the journal has begun, every write goes there until it is replayed, so the store
         # receives them in the order they happened.
         if self.journal is None or not self.journal.active:
             try:
-                await self.store.update_job(job_id, fields)
+                await self.store.update_jobs(changes)
                 return
             except StoreUnavailable:
                 if self.journal is None:
                     raise
         async with self.journal.lock:
-            await self.journal.append("update", job_id, fields)
+            for job_id, fields in changes:
+                await self.journal.append("update", job_id, fields)
 
     async def replay_loop(self, interval: float = 2.0) -> None:
         """Write the journal into the store as soon as the store answers again."""

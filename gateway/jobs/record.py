@@ -92,7 +92,7 @@ class Job:
 
     @classmethod
     def from_row(cls, row: JobRow) -> Job:
-        values = {f.name: getattr(row, f.name) for f in dataclasses.fields(cls)}
+        values = {name: getattr(row, name) for name in _FIELD_NAMES}
         values["state"] = JobState(row.state)
         values["reasons"] = tuple(r for r in row.reasons.split(",") if r)
         values["forward_phase"] = ForwardPhase(row.forward_phase)
@@ -100,9 +100,11 @@ class Job:
         return cls(**values)
 
     def row_fields(self) -> dict[str, Any]:
-        return {
-            f.name: stored_value(f.name, getattr(self, f.name)) for f in dataclasses.fields(self)
-        }
+        return {name: stored_value(name, getattr(self, name)) for name in _FIELD_NAMES}
+
+
+# dataclasses.fields() builds its answer anew on each call: a new job's row would pay for it.
+_FIELD_NAMES = tuple(f.name for f in dataclasses.fields(Job))
 
 
 def stored_value(name: str, value: Any) -> Any:

@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import threading
 import uuid
 import zlib
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from .intake_log import IntakeLog
+
+log = logging.getLogger(__name__)
 SNIFF_BYTES = 512
 READ_CHUNK = 1 << 20
 
@@ -34,6 +38,10 @@ class SpooledDocument:
     path: Path
     size: int
     head: bytes  # the first bytes, for format detection
+    # For a document received with defer=True and still in memory: makes it durable in the
+    # intake log (its file is written later, see intake_log.py); to be called, in any thread,
+    # before its job is committed.
+    settle: Callable[[], None] | None = None
 
 
 class _Inflater:
@@ -74,11 +82,14 @@ class Spool:
         self.root = root
         self.max_bytes = max_bytes
         root.mkdir(parents=True, exist_ok=True)
+        self.intake_log = IntakeLog(root / "intake-log")
 
     async def receive(
-        self, chunks: AsyncIterator[bytes], compression: str = "none"
+        self, chunks: AsyncIterator[bytes], compression: str = "none", defer: bool = False
     ) -> SpooledDocument:
-        """Write the stream to a new spool file, durable on disk when this returns."""
+        """Write the stream to a new spool file, durable on disk when this returns; with
+        defer, a document small enough to be still in memory is made durable only by its
+        `settle`, together with the others waiting (one append and one sync for them all)."""
         # No temporary name: a file no job row refers to is an orphan whatever its state, and
         # start-up removes orphans; the row is written only after this returns.
         inflater = _Inflater(compression)
@@ -87,20 +98,41 @@ class Spool:
             async for chunk in chunks:
                 await file.write(inflater.feed(chunk))
             await file.write(inflater.finish())
+            if defer and file.in_memory():
+                pending = self.intake_log.add(file.path, bytes(file.buffered()))
+                return SpooledDocument(file.path, file.size, bytes(file.head), pending.settle)
             await file.close()
         except BaseException:
             await asyncio.shield(asyncio.to_thread(file.discard))
             raise
         return SpooledDocument(file.path, file.size, bytes(file.head))
 
+    async def ensure(self, path: Path) -> None:
+        """Make sure the document's spool file is there to be read: one received with defer
+        may still be only in the intake log."""
+        if self.intake_log.needs_writing(path):
+            await asyncio.to_thread(self.intake_log.ensure, path)
+
     async def remove(self, path: str | Path) -> None:
         """Delete a document off the loop: unlinking a large file can take a quarter second."""
         if path:
-            await asyncio.to_thread(_unlink, Path(path))
+            await asyncio.to_thread(self._remove, Path(path))
+
+    def _remove(self, path: Path) -> None:
+        self.intake_log.cancel(path)
+        _unlink(path)
+
+    def close(self) -> None:
+        self.intake_log.close()
 
     def remove_orphans(self, keep: Iterable[str]) -> int:
-        """Delete spool files no active job refers to (left by a crash mid-receive)."""
+        """At start-up: rewrite from the intake log the documents of active jobs a crash left
+        missing or incomplete, then delete spool files no active job refers to (left by a
+        crash mid-receive)."""
         wanted = {Path(p).name for p in keep if p}
+        restored = self.intake_log.restore(wanted)
+        if restored:
+            log.warning("%d spooled documents restored from the intake log", restored)
         removed = 0
         for entry in self.root.iterdir():
             if entry.suffix in (".doc", ".part") and entry.name not in wanted:
@@ -153,6 +185,13 @@ class _SpoolFile:
             pending, self._buffer = self._buffer, bytearray()
             loop = asyncio.get_running_loop()
             self._writing = loop.run_in_executor(None, self._append, pending)
+
+    def in_memory(self) -> bool:
+        """Nothing written yet: the whole document is in the buffer."""
+        return self._fd is None and self._writing is None
+
+    def buffered(self) -> bytearray:
+        return self._buffer
 
     async def close(self) -> None:
         await self._wait_for_write()

@@ -11,7 +11,7 @@ import contextlib
 import heapq
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from ..config import Config, QueueConfig
@@ -70,6 +70,8 @@ class Dispatcher:
         self._runnable: dict[str, list[tuple[bool, int]]] = {}
         self._loops: dict[str, asyncio.Task[None]] = {}
         self._started = False
+        # Is the queue paused by an operator (no job of it starts; see resume_queue)?
+        self.held_back: Callable[[str], bool] = lambda queue: False
         for queue in config.queues if queues is None else queues:
             self.set_queue(queue)
 
@@ -124,6 +126,16 @@ class Dispatcher:
         if job.state in RUNNABLE and job.queue in self._runnable:
             heapq.heappush(self._runnable[job.queue], (job.state == JobState.PENDING, job.id))
 
+    def resume_queue(self, queue: str) -> None:
+        """The queue's operator lifted its pause: look at its jobs again."""
+        self._wake_up(queue)
+
+    def promote(self, job: Job) -> None:
+        """Take this job of the queue before the others waiting (Promote-Job)."""
+        if job.state in RUNNABLE and job.queue in self._runnable:
+            heapq.heappush(self._runnable[job.queue], (False, job.id))
+            self._wake_up(job.queue)
+
     def _wake_up(self, queue: str) -> None:
         if queue in self._wake:
             self._wake[queue].set()
@@ -168,7 +180,7 @@ class Dispatcher:
         wake = self._wake[name]
         while name in self.queues:
             wake.clear()
-            job = self._next_job(name)
+            job = None if self.held_back(name) else self._next_job(name)
             if job is None:
                 await wake.wait()
                 continue
@@ -204,6 +216,7 @@ class Dispatcher:
 
     async def _forward(self, job: Job, printer: Printer) -> ForwardFailure | None:
         path = self.spool.root / job.document_path
+        await self.spool.ensure(path)
         task = self.tasks.spawn(self.forwarder.run(job, printer, path), name=f"job-{job.id}")
         self._current[job.queue] = (job.id, task)
         try:

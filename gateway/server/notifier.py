@@ -131,7 +131,7 @@ class Notifier:
             m.name_("printer-name", view.name),
             m.enum("printer-state", state),
             m.keyword("printer-state-reasons", *reasons),
-            m.boolean("printer-is-accepting-jobs", True),
+            m.boolean("printer-is-accepting-jobs", view.admin.accepting),
         ]
 
     # --- waiting ------------------------------------------------------------------------

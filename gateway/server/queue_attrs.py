@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from ..config import QueueConfig
@@ -18,6 +18,7 @@ from ..ipp import Attribute, Group, PrinterState, Range, Tag
 from ..ipp import model as m
 from ..ipp.codec import encode_attribute, encode_attributes
 from ..printers.state import Printer
+from .member_markers import member_supply_attributes
 from .queue_tables import (
     ADDED_ATTRIBUTES,
     ADDED_OPERATIONS,
@@ -37,6 +38,9 @@ from .queue_tables import (
 __all__ = ["COMPRESSIONS", "HOLD_UNTIL", "WHICH_JOBS", "Origin", "QueueView", "is_job_template"]
 
 CACHE_LIMIT = 256
+# Printer attributes an operator sets (Set-Printer-Attributes): always the queue's own, in the
+# per-request part of the answer.
+OPERATOR_SET = ("printer-message-from-operator",)
 MOPRIA_VERSION = "1.3"
 
 
@@ -45,6 +49,22 @@ def is_job_template(name: str) -> bool:
         if name.endswith(suffix):
             return name.removesuffix(suffix) in JOB_TEMPLATE
     return False
+
+
+@dataclass
+class AdminState:
+    """What an operator set on a queue over IPP (operations/queue_admin.py keeps and stores
+    it): paused (no job starts), not accepting jobs, new jobs held, a message to its users."""
+
+    paused: bool = False
+    accepting: bool = True
+    hold_new_jobs: bool = False
+    message: str = ""  # printer-message-from-operator
+    changed_at: float = 0.0  # printer-state-change-time of the last change, 0: never
+    held_jobs: list[int] = field(default_factory=list)  # held by Hold-New-Jobs
+
+    def key(self) -> tuple[object, ...]:
+        return (self.paused, self.accepting, self.hold_new_jobs, self.message, self.changed_at)
 
 
 @dataclass(frozen=True)
@@ -89,6 +109,8 @@ class QueueView:
         self._formats: list[str] = []
         self._dynamic_key: tuple[object, ...] = ()
         self._dynamic = b""
+        # Replaced by the shared state of the queue's name (operations/queue_admin.py).
+        self.admin = AdminState()
 
     @property
     def name(self) -> str:
@@ -140,8 +162,9 @@ class QueueView:
 
     def _build_static(self) -> list[Attribute]:
         upstream = self.upstream()
-        ours = self._own_attributes(upstream)
-        names = {a.name for a in ours}
+        # Supplies come from every member, not only the one whose capabilities are shown.
+        ours = self._own_attributes(upstream) + member_supply_attributes(self.printers)
+        names = {a.name for a in ours} | set(OPERATOR_SET)
         theirs = [a for a in upstream if a.name not in REPLACED and a.name not in names]
         return _unique(theirs) + ours + _fallbacks(upstream)
 
@@ -169,7 +192,8 @@ class QueueView:
             m.keyword("ipp-versions-supported", "1.0", "1.1", "2.0", "2.1", "2.2"),
             m.enum("operations-supported", *OPERATIONS, *ADDED_OPERATIONS),
             m.keyword("pdl-override-supported", "attempted"),
-            m.boolean("multiple-document-jobs-supported", False),
+            # Documents of a job are joined into one (operations/documents.py).
+            m.boolean("multiple-document-jobs-supported", True),
             m.integer("multiple-operation-time-out", 60),
             m.keyword("multiple-operation-time-out-action", "abort-job"),
             m.boolean("job-ids-supported", True),
@@ -222,6 +246,21 @@ class QueueView:
     # --- state ----------------------------------------------------------------------------
 
     def state(self) -> tuple[PrinterState, list[str], str]:
+        """The members' state, under what an operator set on the queue."""
+        state, reasons, message = self._members_state()
+        admin = self.admin
+        held = ["hold-new-jobs"] if admin.hold_new_jobs else []
+        if admin.paused:
+            # Pausing lets the job under way finish (the printer has it): until then the queue
+            # is still processing, moving to paused.
+            if state == PrinterState.PROCESSING:
+                return state, ["moving-to-paused", *held], message
+            return PrinterState.STOPPED, ["paused", *held], message or "Paused by an operator"
+        if held:
+            return state, [r for r in reasons if r != "none"] + held, message
+        return state, reasons, message
+
+    def _members_state(self) -> tuple[PrinterState, list[str], str]:
         up = [p for p in self.printers if p.up]
         if not up:
             errors = "; ".join(
@@ -244,6 +283,7 @@ class QueueView:
     ) -> list[Attribute]:
         state_, reasons, message = state or self.state()
         now = time.time()
+        changed = max(self.started, self.admin.changed_at)
         base = f"{origin.http_scheme}://{origin.host}"
         return [
             m.date_time("printer-current-time", datetime.fromtimestamp(now, UTC)),
@@ -251,11 +291,10 @@ class QueueView:
             m.enum("printer-state", state_),
             m.keyword("printer-state-reasons", *reasons),
             m.text("printer-state-message", message),
-            m.integer("printer-state-change-time", int(self.started)),
-            m.date_time(
-                "printer-state-change-date-time", datetime.fromtimestamp(self.started, UTC)
-            ),
-            m.boolean("printer-is-accepting-jobs", True),
+            m.integer("printer-state-change-time", int(changed)),
+            m.date_time("printer-state-change-date-time", datetime.fromtimestamp(changed, UTC)),
+            m.boolean("printer-is-accepting-jobs", self.admin.accepting),
+            m.text("printer-message-from-operator", self.admin.message or self._upstream_message()),
             m.integer("queued-job-count", self._queued_jobs()),
             m.uri(
                 "printer-uri-supported",
@@ -268,6 +307,10 @@ class QueueView:
             m.uri("printer-supply-info-uri", f"{base}/queues/{self.name}"),
             *self._alerts(reasons),
         ]
+
+    def _upstream_message(self) -> str:
+        said = self.upstream().get("printer-message-from-operator")
+        return (said.text() or "") if said else ""
 
     def _alerts(self, reasons: list[str]) -> list[Attribute]:
         """printer-alert (PWG 5100.9) with its descriptions: the members' own, else one per
@@ -334,6 +377,7 @@ class QueueView:
             int(time.time()),
             self._queued_jobs(),
             state or self.state(),
+            self.admin.key(),
         )
 
     def _dynamic_encoded(self, names: frozenset[str] | None, origin: Origin, auth: str) -> bytes:
@@ -365,7 +409,6 @@ def _fallbacks(upstream: Group) -> list[Attribute]:
         m.text(
             "printer-device-id", f"MFG:printgate;MDL:{_device_id_value(model)};CMD:PDF,JPEG,PWG;"
         ),
-        m.text("printer-message-from-operator", ""),
         # Windows' IPP class driver and Android's print service look for it; PAPPL's printers
         # say 1.3, the version whose requirements IPP Everywhere queues meet.
         m.text("mopria-certified", MOPRIA_VERSION),

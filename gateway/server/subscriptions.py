@@ -23,16 +23,6 @@ from ..ipp import model as m
 # Operations and status codes of RFC 3995/3996 (not in ipp.enums yet).
 
 
-class NotifyOp(enum.IntEnum):
-    CREATE_PRINTER_SUBSCRIPTIONS = 0x0016
-    CREATE_JOB_SUBSCRIPTIONS = 0x0017
-    GET_SUBSCRIPTION_ATTRIBUTES = 0x0018
-    GET_SUBSCRIPTIONS = 0x0019
-    RENEW_SUBSCRIPTION = 0x001A
-    CANCEL_SUBSCRIPTION = 0x001B
-    GET_NOTIFICATIONS = 0x001C
-
-
 class NotifyStatus(enum.IntEnum):
     OK_IGNORED_SUBSCRIPTIONS = 0x0003
     OK_TOO_MANY_EVENTS = 0x0005

@@ -4,7 +4,10 @@ commit (and one fsync) without any of them being acknowledged before its row is 
 
 A write is a synchronous unit of work on a Session. With SQLite a batch runs whole in one
 dedicated writer thread (SQLite has one writer anyway), so the event loop pays one thread trip
-per batch instead of one per statement; with PostgreSQL it runs on the async connection."""
+per batch instead of one per statement; with PostgreSQL it runs on the async connection. A new
+job's write may carry what must be durable before its row (its document, in the spool's intake
+log): that is done for a whole batch at once (one append, one sync) while the batch before it
+commits."""
 
 from __future__ import annotations
 
@@ -47,6 +50,11 @@ class _Write:
     fn: WriteFn | None
     done: asyncio.Future[Any]
     job_row: dict[str, Any] | None = None  # new jobs are inserted together, in one statement
+    # Done (in a thread) before this write commits: its document made durable; should it
+    # fail, this write fails with its error and the rest of the batch goes on.
+    before: Callable[[], None] | None = None
+    failure: BaseException | None = None
+    result: Any = None
 
 
 class Store:
@@ -61,8 +69,11 @@ class Store:
             self._writer_sessions = sessionmaker(self._writer_engine, expire_on_commit=False)
         self._pending: list[_Write] = []
         self._wake = asyncio.Event()
+        self._durable: list[_Write] = []  # their `before` done, waiting for their commit
+        self._durable_wake = asyncio.Event()
         self._closed = False
         self._writer = tasks.spawn(self._write_loop(), name="store-writer")
+        self._committer = tasks.spawn(self._commit_loop(), name="store-committer")
 
     @classmethod
     async def open(cls, url: str, tasks: TaskKeeper) -> Store:
@@ -75,6 +86,8 @@ class Store:
         self._wake.set()
         with contextlib.suppress(asyncio.CancelledError):
             await self._writer
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._committer
         if self._writer_thread is not None and self._writer_engine is not None:
             self._writer_thread.submit(self._writer_engine.dispose).result()
             self._writer_thread.shutdown()
@@ -102,17 +115,34 @@ class Store:
                 raise StoreUnavailable(f"the accounting store is unreachable: {exc}") from exc
             raise
 
+    # Two stages, so that a batch's documents are made durable while the batch before it
+    # commits: each write still has its `before` done before its own commit, and writes
+    # commit in the order they came.
+
     async def _write_loop(self) -> None:
-        while not (self._closed and not self._pending):
-            await self._wake.wait()
-            self._wake.clear()
-            batch, self._pending = self._pending, []
+        try:
+            while not (self._closed and not self._pending):
+                await self._wake.wait()
+                self._wake.clear()
+                batch, self._pending = self._pending, []
+                if any(w.before is not None for w in batch):
+                    await asyncio.to_thread(_make_durable, batch)
+                self._durable += batch
+                self._durable_wake.set()
+        finally:
+            self._durable_wake.set()
+
+    async def _commit_loop(self) -> None:
+        while not (self._writer.done() and not self._durable):
+            await self._durable_wake.wait()
+            self._durable_wake.clear()
+            batch, self._durable = self._durable, []
             if batch:
                 await self._commit(batch)
 
     async def _commit(self, batch: list[_Write]) -> None:
         try:
-            results = await self._run(batch)
+            done = await self._run(batch)
         except Exception as exc:
             if unreachable(exc):  # no write of the batch can succeed now
                 down = StoreUnavailable(f"the accounting store is unreachable: {exc}")
@@ -125,26 +155,31 @@ class Store:
             # One bad write must not sink its neighbours: retry each on its own.
             for write in batch:
                 try:
-                    (result,) = await self._run([write])
+                    await self._run([write])
                 except Exception as single_exc:
                     _reject(write, single_exc)
                 else:
-                    _resolve(write, result)
+                    _settle(write)
             return
-        for write, result in zip(batch, results, strict=True):
-            _resolve(write, result)
+        for write in done:
+            _settle(write)
 
-    async def _run(self, batch: list[_Write]) -> list[Any]:
+    async def _run(self, batch: list[_Write]) -> list[_Write]:
+        """Run the batch in one transaction; each write's outcome is left on it."""
         if self._writer_thread is not None:
             loop = asyncio.get_running_loop()
             return await loop.run_in_executor(self._writer_thread, self._run_in_thread, batch)
+        ready = [w for w in batch if w.failure is None]
         async with self._sessions() as session, session.begin():
-            return await session.run_sync(_apply, batch)
+            results = await session.run_sync(_apply, ready)
+        return _outcomes(batch, ready, results)
 
-    def _run_in_thread(self, batch: list[_Write]) -> list[Any]:
+    def _run_in_thread(self, batch: list[_Write]) -> list[_Write]:
         assert self._writer_sessions is not None
+        ready = [w for w in batch if w.failure is None]
         with self._writer_sessions() as session, session.begin():
-            return _apply(session, batch)
+            results = _apply(session, ready)
+        return _outcomes(batch, ready, results)
 
     # --- queues -------------------------------------------------------------------------------
 
@@ -240,14 +275,24 @@ class Store:
 
     # --- jobs ---------------------------------------------------------------------------------
 
-    async def insert_job(self, fields: dict[str, Any]) -> int:
-        """The new job's id, once its row is committed."""
+    async def insert_job(
+        self, fields: dict[str, Any], before: Callable[[], None] | None = None
+    ) -> int:
+        """The new job's id, once its row is committed (and `before` done, ahead of the
+        commit: its document made durable)."""
         loop = asyncio.get_running_loop()
-        return int(await self._enqueue(_Write(None, loop.create_future(), job_row=fields)))
+        write = _Write(None, loop.create_future(), job_row=fields, before=before)
+        return int(await self._enqueue(write))
 
     async def update_job(self, job_id: int, fields: dict[str, Any]) -> None:
+        await self.update_jobs([(job_id, fields)])
+
+    async def update_jobs(self, changes: list[tuple[int, dict[str, Any]]]) -> None:
+        """Several jobs' field changes, in one transaction."""
+
         def fn(session: Session) -> None:
-            session.execute(update(JobRow).where(JobRow.id == job_id).values(**fields))
+            for job_id, fields in changes:
+                session.execute(update(JobRow).where(JobRow.id == job_id).values(**fields))
 
         await self.write(fn)
 
@@ -324,6 +369,21 @@ def _take_turns(session: Session, key: int) -> None:
         session.execute(select(func.pg_advisory_xact_lock(key)))
 
 
+def _make_durable(batch: list[_Write]) -> None:
+    for write in batch:
+        if write.before is not None and write.failure is None:
+            try:
+                write.before()
+            except Exception as exc:
+                write.failure = exc
+
+
+def _outcomes(batch: list[_Write], ready: list[_Write], results: list[Any]) -> list[_Write]:
+    for write, result in zip(ready, results, strict=True):
+        write.result = result
+    return batch
+
+
 def _apply(session: Session, batch: list[_Write]) -> list[Any]:
     rows = [w.job_row for w in batch if w.job_row is not None]
     new_ids = iter(_insert_jobs(session, rows) if rows else ())
@@ -381,9 +441,11 @@ def _app_user(
     )
 
 
-def _resolve(write: _Write, result: Any) -> None:
-    if not write.done.done():
-        write.done.set_result(result)
+def _settle(write: _Write) -> None:
+    if write.failure is not None:
+        _reject(write, write.failure)
+    elif not write.done.done():
+        write.done.set_result(write.result)
 
 
 def _reject(write: _Write, exc: BaseException) -> None:

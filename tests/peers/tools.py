@@ -38,8 +38,8 @@ def make_pdf(
 ) -> Path:
     """A small valid PDF (reportlab, byte-for-byte reproducible): `pages` A4 pages of black
     text, plus a red and a blue box on each page when `color`."""
-    from reportlab.lib.pagesizes import A4  # type: ignore[import-untyped]
-    from reportlab.pdfgen import canvas  # type: ignore[import-untyped]
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfgen import canvas
 
     path = Path(path)
     pdf = canvas.Canvas(str(path), pagesize=A4, invariant=True)

@@ -23,6 +23,8 @@ from ..job_attrs import job_attributes
 from ..notifier import Notifier
 from ..queue_attrs import Origin, QueueView
 from ..queues_live import LiveQueues
+from .document_list import DocumentList
+from .queue_admin import QUEUE_ADMIN_FILE, QueueAdmin
 
 SUPPORTED_VERSIONS = {(1, 0), (1, 1), (2, 0), (2, 1), (2, 2)}
 CHARSETS = {"utf-8", "us-ascii"}
@@ -60,6 +62,8 @@ class IppRequest:
     http_password: str | None = None
     user_agent: str = ""
     raw: bytes = b""  # the request's attribute part as received, when the server has it whole
+    # Set only in-process, by My printing's web print: the person its sign-in proved.
+    proven_user: str | None = None
     # The origin the server saw (Host header): what stored answers are found by.
     http_origin: Origin = field(init=False)
 
@@ -87,6 +91,16 @@ class Gateway:
     live_queues: LiveQueues | None = None
     started: float = field(default_factory=time.time)
     notifier: Notifier | None = None  # event subscriptions (server/notifier.py)
+    # What operators set on the queues, kept beside the spool (in the data directory); one
+    # for all the Operations built on this gateway (the server's, the web print's).
+    admin: QueueAdmin = field(init=False)
+    documents: DocumentList = field(init=False)  # of multiple-document jobs
+
+    def __post_init__(self) -> None:
+        self.admin = QueueAdmin(self.spool.root.parent / QUEUE_ADMIN_FILE)
+        self.dispatcher.held_back = self.admin.paused
+        self.documents = DocumentList(self.spool)
+        self.jobs.hooks.add(self.documents)
 
 
 # What a host[:port] from a request may hold: names, IPv4, bracketed IPv6 (with a zone).
@@ -197,6 +211,7 @@ def presented(request: IppRequest, template: list[Attribute]) -> Presented:
         accounting_user=value("job-accounting-user-id"),
         pin=value("job-password"),
         account_id=value("job-account-id"),
+        proven_user=request.proven_user,
     )
 
 
@@ -221,6 +236,7 @@ class Core:
     """Shared by the operation groups (creating, control, queries)."""
 
     gw: Gateway
+    admin: QueueAdmin  # what operators set on the queues (operations/admin.py)
 
     def _validate(self, request: IppRequest) -> QueueView:
         message = request.message

@@ -4,17 +4,18 @@ Create-Job, Send-Document, Close-Job. Every new job faces the credential gate fi
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from ...analysis.sniff import sniff_format
 from ...identity.gate import AUTH_FAILED, Decision, Outcome
 from ...identity.release import ACCOUNT_REASONS
-from ...ipp import Attribute, Group, Status, Tag
+from ...ipp import Attribute, Group, Op, Status, Tag
 from ...ipp import model as m
 from ...ipp.supported import encode_template, unsupported_part
 from ...jobs.events import DocumentSpooled
 from ...jobs.record import Job
-from ...jobs.spool import CompressionError, DocumentTooLarge, SpoolError
+from ...jobs.spool import CompressionError, DocumentTooLarge, SpooledDocument, SpoolError
 from ...jobs.state import (
     INCOMING,
     Aborted,
@@ -53,12 +54,15 @@ class _JobRequest:
     document_format: str
     compression: str
     hold_until: str
+    held_for_queue: bool = False  # held because of Hold-New-Jobs
 
 
 class Creating(Core):
     def _job_request(
         self, request: IppRequest, queue: QueueView, with_document: bool
     ) -> _JobRequest:
+        if request.message.code != Op.SEND_DOCUMENT and not self.admin.of(queue.name).accepting:
+            raise IppError(Status.NOT_ACCEPTING_JOBS, f"{queue.name} is not accepting jobs")
         fidelity = _op_bool(request, "ipp-attribute-fidelity", False)
         static = queue.static_group()
         unsupported: list[Attribute] = []
@@ -83,6 +87,9 @@ class Creating(Core):
             if attribute.name == "job-hold-until":
                 hold_until = attribute.text() or "no-hold"
             template.append(attribute)
+        held_for_queue = hold_until == "no-hold" and self.admin.of(queue.name).hold_new_jobs
+        if held_for_queue:
+            hold_until = "indefinite"  # Hold-New-Jobs: Release-Held-New-Jobs lets them go
         for name in ("job-password", "job-account-id", "job-accounting-user-id"):
             op_value = _op_attr(request, name)
             if op_value is not None and all(a.name != name for a in template):
@@ -95,7 +102,13 @@ class Creating(Core):
             )
         name = _op_text(request, "job-name") or _op_text(request, "document-name") or ""
         return _JobRequest(
-            template, unsupported, name[:255], document_format, compression, hold_until
+            template,
+            unsupported,
+            name[:255],
+            document_format,
+            compression,
+            hold_until,
+            held_for_queue,
         )
 
     @staticmethod
@@ -109,15 +122,21 @@ class Creating(Core):
 
     async def _receive(self, request: IppRequest, compression: str) -> tuple[str, int, str | None]:
         """Spool the document; (file name in the spool, size, detected format)."""
+        document = await self._spool(request, compression)
+        return document.path.name, document.size, sniff_format(document.head)
+
+    async def _spool(
+        self, request: IppRequest, compression: str, defer: bool = False
+    ) -> SpooledDocument:
+        """Spool the document (with defer, durable only once its `settle` ran: Spool.receive)."""
         try:
-            document = await self.gw.spool.receive(request.document, compression)
+            return await self.gw.spool.receive(request.document, compression, defer)
         except DocumentTooLarge as exc:
             raise IppError(Status.REQUEST_ENTITY_TOO_LARGE, str(exc)) from exc
         except CompressionError as exc:
             raise IppError(Status.COMPRESSION_ERROR, str(exc)) from exc
         except SpoolError as exc:
             raise IppError(Status.DOCUMENT_ACCESS_ERROR, str(exc)) from exc
-        return document.path.name, document.size, sniff_format(document.head)
 
     async def _admit(
         self, request: IppRequest, queue: QueueView, job_request: _JobRequest
@@ -146,12 +165,14 @@ class Creating(Core):
         job_request: _JobRequest,
         decision: Decision,
         event: Event,
+        settle_document: Callable[[], None] | None = None,
         **values: object,
     ) -> Job:
         template = job_request.template
         media = next((a for a in template if a.name == "media"), None)
-        return await self.gw.jobs.create(
+        job = await self.gw.jobs.create(
             event,
+            settle_document,
             uuid=f"urn:uuid:{uuid.uuid4()}",
             queue=queue.name,
             name=job_request.name,
@@ -167,6 +188,10 @@ class Creating(Core):
             media=media.text() or "" if media else "",
             **values,
         )
+        if job_request.held_for_queue:
+            self.admin.of(queue.name).held_jobs.append(job.id)
+            await self.admin.save()
+        return job
 
     @staticmethod
     def _initial_state(hold_until: str, decision: Decision) -> Event:
@@ -177,7 +202,10 @@ class Creating(Core):
     async def print_job(self, request: IppRequest, queue: QueueView) -> Reply:
         job_request = self._job_request(request, queue, with_document=True)
         decision = await self._admit(request, queue, job_request)
-        spooled, size, detected = await self._receive(request, job_request.compression)
+        # Deferred: made durable with the documents of the jobs arriving at the same time (one
+        # append, one sync), just before its job's row commits.
+        document = await self._spool(request, job_request.compression, defer=True)
+        spooled, size, detected = document.path.name, document.size, sniff_format(document.head)
         if size == 0:
             await self.gw.spool.remove(self.gw.spool.root / spooled)
             raise IppError(Status.BAD_REQUEST, "Print-Job without document data")
@@ -188,6 +216,7 @@ class Creating(Core):
                 job_request,
                 decision,
                 self._initial_state(job_request.hold_until, decision),
+                settle_document=document.settle,
                 document_path=spooled,
                 document_bytes=size,
                 document_format=_resolved_format(job_request.document_format, detected),
@@ -217,33 +246,6 @@ class Creating(Core):
             decision,
             AwaitingDocument(decision.reason, decision.message) if held else AwaitingDocument(),
         )
-        return self._job_reply(request, job, _ok(job_request.unsupported), job_request.unsupported)
-
-    async def send_document(self, request: IppRequest, queue: QueueView) -> Reply:
-        job = await self._job(request, queue)
-        self._check_owner(request, job)
-        if INCOMING not in job.reasons:
-            raise IppError(Status.NOT_POSSIBLE, "the job is not accepting documents")
-        last = _op_attr(request, "last-document")
-        if last is None or last.tag != Tag.BOOLEAN:
-            raise IppError(Status.BAD_REQUEST, "last-document (boolean) is required")
-        job_request = self._job_request(request, queue, with_document=True)
-        spooled, size, detected = await self._receive(request, job_request.compression)
-        if size and job.document_path:
-            await self.gw.spool.remove(self.gw.spool.root / spooled)
-            raise IppError(Status.MULTIPLE_DOCUMENT_JOBS_NOT_SUPPORTED, "a job takes one document")
-        if size:
-            await self.gw.jobs.update(
-                job,
-                document_path=spooled,
-                document_bytes=size,
-                document_format=_resolved_format(job_request.document_format, detected),
-                document_name=_op_text(request, "document-name") or "",
-            )
-        else:
-            await self.gw.spool.remove(self.gw.spool.root / spooled)
-        if last.value is True:
-            await self._close(job)
         return self._job_reply(request, job, _ok(job_request.unsupported), job_request.unsupported)
 
     async def close_job(self, request: IppRequest, queue: QueueView) -> Reply:

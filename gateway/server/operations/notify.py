@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from ...ipp import Attribute, Group, Message, PrinterState, Status, Tag
+from ...ipp import Attribute, Group, Message, Op, PrinterState, Status, Tag
 from ...ipp import model as m
 from ...jobs.record import Job
 from ..notifier import Notifier
@@ -27,7 +27,6 @@ from ..subscriptions import (
     PRINTER_DEFAULT_EVENTS,
     USER_DATA_MAX,
     Notice,
-    NotifyOp,
     NotifyStatus,
     Subscription,
     SubscriptionError,
@@ -438,18 +437,29 @@ def handlers(table: dict[int, Handler[Ops]]) -> dict[int, Handler[Ops]]:
     """The subscription operations, and `table`'s job-creating handlers wrapped to honour
     subscription templates: merged into the operations' handler table."""
     added: dict[int, Handler[Ops]] = {
-        NotifyOp.CREATE_PRINTER_SUBSCRIPTIONS: create_printer_subscriptions,
-        NotifyOp.CREATE_JOB_SUBSCRIPTIONS: create_job_subscriptions,
-        NotifyOp.GET_SUBSCRIPTION_ATTRIBUTES: get_subscription_attributes,
-        NotifyOp.GET_SUBSCRIPTIONS: get_subscriptions,
-        NotifyOp.RENEW_SUBSCRIPTION: renew_subscription,
-        NotifyOp.CANCEL_SUBSCRIPTION: cancel_subscription,
-        NotifyOp.GET_NOTIFICATIONS: get_notifications,
+        Op.CREATE_PRINTER_SUBSCRIPTIONS: create_printer_subscriptions,
+        Op.CREATE_JOB_SUBSCRIPTIONS: create_job_subscriptions,
+        Op.GET_SUBSCRIPTION_ATTRIBUTES: get_subscription_attributes,
+        Op.GET_SUBSCRIPTIONS: get_subscriptions,
+        Op.RENEW_SUBSCRIPTION: renew_subscription,
+        Op.CANCEL_SUBSCRIPTION: cancel_subscription,
+        Op.GET_NOTIFICATIONS: get_notifications,
     }
-    for op in (0x0002, 0x0005):  # Print-Job, Create-Job
+    for op in (Op.PRINT_JOB, Op.CREATE_JOB):
         if op in table:
             added[op] = with_subscriptions(table[op])
     return added
 
 
-add_support(NotifyOp, printer_attributes())
+add_support(
+    [
+        Op.CREATE_PRINTER_SUBSCRIPTIONS,
+        Op.CREATE_JOB_SUBSCRIPTIONS,
+        Op.GET_SUBSCRIPTION_ATTRIBUTES,
+        Op.GET_SUBSCRIPTIONS,
+        Op.RENEW_SUBSCRIPTION,
+        Op.CANCEL_SUBSCRIPTION,
+        Op.GET_NOTIFICATIONS,
+    ],
+    printer_attributes(),
+)
