@@ -170,7 +170,7 @@ def test_disabled_list_user_is_refused_until_enabled(
     job_id = job_value(reply, "job-id")
     state, reasons, message = job_state(uri, job_id)  # type: ignore[arg-type]
     assert state == JobState.PENDING_HELD and "account-authorization-failed" in reasons
-    assert message == "Refused: the user 'bob' is disabled"
+    assert message.startswith("Refused: the user 'bob' is disabled. Claim it at http://")
     printgate_cli(gateway, "user", "enable", "listed", "bob")
     status, reply = submit(uri, tmp_pdf.read_bytes(), auth=("bob", "builder"))
     assert reply is not None

@@ -24,7 +24,7 @@ class Outcome(enum.Enum):
 
 @dataclass(frozen=True)
 class Presented:
-    """Everything a request (or the release page) offers as credentials."""
+    """Everything a request (or a claim in My printing) offers as credentials."""
 
     http_user: str | None = None
     http_password: str | None = None
@@ -34,11 +34,16 @@ class Presented:
     account_id: str | None = None  # job-account-id: "project" or "project/department"
     project_password: str | None = None
     department_password: str | None = None
-    can_challenge: bool = True  # an IPP client can answer a 401; the release page cannot
+    can_challenge: bool = True  # an IPP client can answer a 401; My printing cannot
+    # Who My printing's sign-in already proved (for this queue): a web claim or web print.
+    # Never set from a client's request.
+    proven_user: str | None = None
 
     @property
     def claimed_user(self) -> str:
-        return (self.http_user or self.accounting_user or self.requesting_user or "").strip()
+        return (
+            self.proven_user or self.http_user or self.accounting_user or self.requesting_user or ""
+        ).strip()
 
     def account(self) -> tuple[str, str]:
         project, _, department = (self.account_id or "").partition("/")
@@ -79,11 +84,23 @@ class Gate:
             return self._failover(replace(accounts, user=who.user), graceful)
         return replace(accounts, user=who.user, unknown=who.unknown)
 
+    async def identify(self, queue: QueueConfig, name: str, password: str | None) -> Decision:
+        """Who these credentials prove on this queue, by its mode (My printing's sign-in):
+        accepted, or held with the reason; never a challenge, never "Unknown"."""
+        decision = await self._user(
+            queue, Presented(http_user=name, http_password=password, can_challenge=False)
+        )
+        if decision.unknown:
+            return replace(decision, outcome=Outcome.HOLD)
+        return decision
+
     # --- who --------------------------------------------------------------------------------
 
     async def _user(self, queue: QueueConfig, presented: Presented) -> Decision:
         name = presented.claimed_user[:MAX_NAME]
         mode = queue.auth
+        if presented.proven_user:
+            return Decision(Outcome.ACCEPT, user=name)
         if mode == "none":
             return Decision(Outcome.ACCEPT, user=name or "anonymous")
         if mode == "username":
@@ -154,7 +171,7 @@ class Gate:
             return _hold(
                 INFO_NEEDED,
                 f"This queue needs a {' and a '.join(missing)}: print with job-account-id="
-                f"PROJECT/DEPARTMENT or claim the job on the release page",
+                f"PROJECT/DEPARTMENT or claim the job in My printing",
             )
         for kind in queue.require:
             check = await self.identity.check_account(
@@ -165,7 +182,7 @@ class Gate:
                     Outcome.HOLD, reason=INFO_NEEDED, message=check.detail, unknown=True
                 )
             if check.verdict is Verdict.PASSWORD_NEEDED:
-                return _hold(INFO_NEEDED, f"{check.detail}: claim the job on the release page")
+                return _hold(INFO_NEEDED, f"{check.detail}: claim the job in My printing")
             if not check.ok:
                 return _hold(AUTH_FAILED, f"Refused: {check.detail}")
         return Decision(Outcome.ACCEPT, project=project, department=department)

@@ -1,8 +1,10 @@
-"""Held jobs: what the web release page (and IPP's Release-Job / Set-Job-Attributes) do with a
-job the gate held, and the expiry of jobs nobody claims.
+"""Held jobs: what a claim in My printing (and IPP's Release-Job / Set-Job-Attributes) does
+with a job the gate held, and the expiry of jobs nobody claims.
 
-A job held for credentials keeps what its client sent; whoever claims it brings the rest (user
-and password, project, department, billable, comment), and the gate decides again."""
+A job held for credentials keeps what its client sent; whoever claims it brings the rest (who
+they are, project, department, billable, comment), and the gate decides again. My printing's
+claimant has proved who they are at its sign-in (`Claim.proven`), so only the accounts and
+their passwords are checked again."""
 
 from __future__ import annotations
 
@@ -51,12 +53,14 @@ class Claim:
     department_password: str | None = None
     billable: bool | None = None  # None: the queue's default (billable)
     comment: str = ""
+    # user is the person My printing's sign-in proved for the job's queue (password unused).
+    proven: bool = False
 
 
 class ReleaseDesk:
     """queues and graceful are the live maps of the queues served now (the console adds,
     changes and removes queues in them while printgate runs): each queue's settings as the
-    release page applies them, and whether its primary printer fails over gracefully."""
+    claims apply them, and whether its primary printer fails over gracefully."""
 
     def __init__(
         self,
@@ -106,6 +110,7 @@ class ReleaseDesk:
             project_password=claim.project_password,
             department_password=claim.department_password,
             can_challenge=False,
+            proven_user=claim.user if claim.proven else None,
         )
         decision = await self.gate.decide(queue, presented, self.graceful.get(job.queue, True))
         if not decision.accepted:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from datetime import datetime
 
-from ..ipp import Attribute, Tag
+from ..identity.gate import AUTH_FAILED, INFO_NEEDED
+from ..ipp import Attribute, JobState, Tag
 from ..ipp import model as m
 from ..ipp.supported import decode_template
 from ..jobs.record import Job
@@ -21,6 +22,16 @@ PRIVATE = frozenset(
 
 def job_uri(origin: Origin, queue: str, job_id: int) -> str:
     return f"{origin.ipp_scheme}://{origin.host}/ipp/print/{queue}/{job_id}"
+
+
+def _state_message(job: Job, origin: Origin) -> str:
+    """A job held for credentials says where to claim it: the queue's page in My printing
+    (its printer-more-info), which the phone that printed it can open as it is."""
+    if job.state != JobState.PENDING_HELD or not {INFO_NEEDED, AUTH_FAILED} & set(job.reasons):
+        return job.message
+    page = f"{origin.http_scheme}://{origin.host}/queues/{job.queue}"
+    said = f"{job.message}. Claim it at {page}"
+    return said.encode()[:1023].decode(errors="ignore")  # text is at most 1023 octets
 
 
 def _time(name: str, when: datetime | None) -> Attribute:
@@ -70,7 +81,7 @@ DESCRIPTION: dict[str, Builder] = {
     ),
     "job-state": lambda j, o, t: m.enum("job-state", j.state),
     "job-state-reasons": lambda j, o, t: m.keyword("job-state-reasons", *(j.reasons or ("none",))),
-    "job-state-message": lambda j, o, t: m.text("job-state-message", j.message),
+    "job-state-message": lambda j, o, t: m.text("job-state-message", _state_message(j, o)),
     "job-printer-up-time": lambda j, o, t: m.integer("job-printer-up-time", t),
     "time-at-creation": lambda j, o, t: _time("time-at-creation", j.created_at),
     "time-at-processing": lambda j, o, t: _time("time-at-processing", j.processing_at),
