@@ -24,6 +24,7 @@ GROUPS = {
     "snmp": ("snmp", "mail"),
     "backup": ("backup", "restore"),
     "check": ("check", "printers"),
+    "report": ("report",),
 }
 MODULE_OF = {command: module for module, commands in GROUPS.items() for command in commands}
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
+from gateway.store import report_models  # noqa: F401  (its tables are on the same Base)
 from gateway.store.models import Base
 
 connection = context.config.attributes["connection"]

@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
+from gateway.reports.csv_cells import neutralised
 from gateway.store.audit import AuditEntry, AuditFilter, entries
 
 from ...context import CONTEXT_KEY
@@ -25,8 +26,6 @@ from ...security.areas import ADMIN, area
 SHOWN = 100  # entries a page; "older entries" pages on by id, the export has them all
 EXPORTED = 100_000
 FILTER_FIELDS = ("actor", "action", "target", "from", "to")
-# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _date(form: Form, name: str) -> date | None:
@@ -79,11 +78,6 @@ async def log_page(request: web.Request) -> web.Response:
         export=f"/audit/export.csv?{query}" if query else "/audit/export.csv",
         filtered=bool(query),
     )
-
-
-def neutralised(value: str) -> str:
-    """A cell a spreadsheet shows as text, never runs."""
-    return "'" + value if value.startswith(FORMULA_STARTS) else value
 
 
 def _changes(values: dict[str, Any]) -> str:

@@ -10,6 +10,8 @@ from urllib.parse import quote
 from aiohttp import web
 
 from gateway.identity.accounts import MIN_PASSWORD, ROLES, Account, AccountError
+from gateway.maintenance.report_scopes import names_of, save_scope, shown, stored_scope
+from gateway.reports.scope import Scope
 
 from ...forms import Form
 from ...i18n import gettext
@@ -103,9 +105,17 @@ async def add(request: web.Request) -> web.Response:
 # --- edit ---------------------------------------------------------------------------------
 
 
-def _render_edit(
-    request: web.Request, person: Account, form: Form, error: str = "", status: int = 200
+async def _render_edit(
+    request: web.Request,
+    person: Account,
+    form: Form,
+    error: str = "",
+    status: int = 200,
+    scope_form: Form | None = None,
 ) -> web.Response:
+    if scope_form is None:
+        limits = await stored_scope(context(request).store, person.username)
+        scope_form = Form({name: shown(getattr(limits, name)) for name in SCOPE_FIELDS})
     return render(
         request,
         "console/preferences/people_edit.html",
@@ -117,6 +127,10 @@ def _render_edit(
         min_password=MIN_PASSWORD,
         action=_url(person.username) + "/edit",
         is_me=person.username == account(request).username,
+        scope_form=scope_form,
+        scope_action=_url(person.username) + "/scope",
+        queues=sorted(context(request).queues),
+        scope_saved=request.query.get("scope", ""),
     )
 
 
@@ -128,7 +142,7 @@ async def edit_page(request: web.Request) -> web.Response:
         "email": person.email,
         "role": person.role,
     }
-    return _render_edit(request, person, Form(values))
+    return await _render_edit(request, person, Form(values))
 
 
 async def edit(request: web.Request) -> web.Response:
@@ -141,7 +155,7 @@ async def edit(request: web.Request) -> web.Response:
     elif form.boolean("must_change"):
         form.error("password", gettext("Give a new password to have it changed at next sign-in."))
     if not form.ok:
-        return _render_edit(request, person, form, status=400)
+        return await _render_edit(request, person, form, status=400)
     accounts, who = context(request).accounts, actor(request)
     try:
         await accounts.edit(
@@ -155,8 +169,34 @@ async def edit(request: web.Request) -> web.Response:
             must_change=form.boolean("must_change"),
         )
     except AccountError as exc:
-        return _render_edit(request, person, form, str(exc), 400)
+        return await _render_edit(request, person, form, str(exc), 400)
     raise web.HTTPSeeOther(f"{PAGE}?saved={quote(person.username, safe='')}")
+
+
+# --- report scope -------------------------------------------------------------------------
+
+SCOPE_FIELDS = ("queues", "projects", "departments")
+
+
+async def save_report_scope(request: web.Request) -> web.Response:
+    """A bookkeeper's reports limited to some printer groups, projects or departments
+    (empty fields: no limit there). Administrators always see everything."""
+    person = await _account_or_404(request)
+    form = Form(await request.post())
+    texts = {name: form.text(name, max_length=5000) for name in SCOPE_FIELDS}
+    unknown = sorted((names_of(texts["queues"]) or frozenset()) - set(context(request).queues))
+    if unknown:
+        form.error("queues", gettext("No such printer group: %(names)s", names=", ".join(unknown)))
+    if person.role == "admin" and any(texts.values()):
+        only = gettext("Administrators see every report: limits are for bookkeepers.")
+        form.error("queues", only)
+    if not form.ok:
+        values = {"first_name": person.first_name, "last_name": person.last_name}
+        values |= {"email": person.email, "role": person.role}
+        return await _render_edit(request, person, Form(values), status=400, scope_form=form)
+    limits = Scope(*(names_of(texts[name]) for name in SCOPE_FIELDS))
+    await save_scope(context(request).store, actor(request), person.username, limits)
+    raise web.HTTPSeeOther(_url(person.username) + "/edit?scope=saved")
 
 
 # --- remove -------------------------------------------------------------------------------
@@ -201,5 +241,6 @@ def register(app: web.Application) -> None:
     app.router.add_post("/permissions/new", add)
     app.router.add_get("/permissions/{username}/edit", edit_page)
     app.router.add_post("/permissions/{username}/edit", edit)
+    app.router.add_post("/permissions/{username}/scope", save_report_scope)
     app.router.add_get("/permissions/{username}/remove", remove_page)
     app.router.add_post("/permissions/{username}/remove", remove)
