@@ -13,10 +13,13 @@ page is fetched N times in turn, one request at a time on a keep-alive connectio
 same file, N times. The target (issue 11): every page's p95 under 150 ms.
 
     .venv/bin/python bench/console.py [--jobs 1000000] [--users 1000] [--rounds 50]
-        [--keep DIR] [--explain]
+        [--keep DIR] [--explain] [--streams 50] [--rate 200] [--seconds 10]
 
 --keep DIR keeps (and reuses) the built database in DIR; --explain prints SQLite's query plan
 of the queries behind the slowest pages' reads (EXPLAIN QUERY PLAN of what printgate logged).
+The jobs view is also timed filtered and paged (JOB_VIEWS). Then bench/console_live.py opens
+--streams event streams on the jobs view while Print-Jobs arrive at --rate a second, and
+reports how soon each stream shows each job and printgate's CPU (--streams 0: left out).
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from typing import Any
 from urllib.parse import quote
 
 import benchlib as bl
+import console_live
 from benchlib import peers
 
 from gateway.identity.accounts import Accounts
@@ -72,9 +76,25 @@ SAMPLES = {
     "token": "not-a-real-token",
     "username": ADMIN,
     "model": "*",
+    "device_id": "1",
 }
 # Pages as people open them with a querystring: a clean-up plan, a filtered audit log.
 WITH_QUERIES = ("/preferences/database/cleanup?years=2", "/audit/?action=user.add&target=cad")
+# The jobs view as people filter and page it (the dates are a day a year before the run).
+JOB_VIEWS = (
+    "/console/jobs?queue=cad",
+    "/console/jobs?user=user0042",
+    "/console/jobs?state=failed",
+    "/console/jobs?queue=office&user=user0007&state=done",
+    "/console/jobs?user=user0042&state=canceled",
+    "/console/jobs?from={day}&to={day}",
+    "/console/jobs?queue=students&from={day}",
+    "/console/jobs?before=500000",
+    "/console/jobs?state=done&before=1000",
+    "/console/jobs?after=900000",
+)
+# Routes whose GET never ends (event streams): timed apart, not as pages (bench/console_live).
+STREAMS = ("/console/jobs/events",)
 ROUTE_SAMPLES = {
     "/preferences/permissions/": {"name": ADMIN},
     "/preferences/printers/": {"name": "p-plotters"},
@@ -335,6 +355,8 @@ def console_routes() -> list[str]:
             if not any(route.method == "GET" for route in resource):
                 continue
             pattern = prefix + resource.canonical
+            if pattern in STREAMS:
+                continue
             chosen = dict(SAMPLES)
             for start, override in ROUTE_SAMPLES.items():
                 if pattern.startswith(start):
@@ -344,7 +366,9 @@ def console_routes() -> list[str]:
                 return quote(chosen[match.group(1).split(":")[0]], safe="")
 
             paths.append(re.sub(r"\{([^}]+)\}", sample, pattern))
-    return paths + [path for path in WITH_QUERIES if path.split("?")[0] in paths]
+    day = (datetime.now(UTC) - timedelta(days=365)).strftime("%Y-%m-%d")
+    views = [view.format(day=day) for view in JOB_VIEWS]
+    return paths + [path for path in WITH_QUERIES + tuple(views) if path.split("?")[0] in paths]
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -449,6 +473,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=50, help="fetches of each page")
     parser.add_argument("--keep", type=Path, help="keep (and reuse) the database in this folder")
     parser.add_argument("--explain", action="store_true", help="query plans of the slow pages")
+    console_live.add_arguments(parser)  # --streams 0 leaves the live view's load out
     args = parser.parse_args()
     bl.warn_if_busy()
 
@@ -512,6 +537,9 @@ def main() -> int:
     print(f"pages over {TARGET_P95_MS:.0f} ms at p95: {slow or 'none'}")
     for path, plan in plans.items():
         print(f"\n{path}:\n" + "\n".join(plan))
+    live = console_live.run(args) if args.streams else None
+    if live is not None:
+        print("\n" + console_live.report(live))
     bl.save_result(
         "console",
         {
@@ -524,6 +552,7 @@ def main() -> int:
             "pages": pages,
             "aggregate": aggregate,
             "over_target": slow,
+            "live": live,
         },
     )
     bad = [path for path, page in pages.items() if page["status"] != 200]

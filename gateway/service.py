@@ -27,6 +27,7 @@ import uvloop
 from aiohttp import web
 
 from .accounting.accountant import Accountant
+from .accounting.linked_lists import LinkedLists
 from .accounting.lists import Lists
 from .accounting.rates import Rates
 from .addons import metrics
@@ -43,7 +44,8 @@ from .identity.release import ReleaseDesk
 from .identity.sql import SqlIdentity
 from .jobs.manager import JobManager
 from .jobs.spool import Spool
-from .maintenance import restore, scheduled_backups
+from .maintenance import report_schedules, restore, scheduled_backups
+from .maintenance.report_schedules import ReportSchedules
 from .maintenance.scheduled_backups import ScheduledBackups
 from .printers.dispatcher import Dispatcher
 from .printers.ipp_client import IppClient
@@ -60,6 +62,7 @@ from .server.notifier import Notifier as EventNotifier
 from .server.operations import Gateway, Operations
 from .server.queue_attrs import QueueView
 from .server.queues_live import LiveQueues, Wiring
+from .snmp import fleet_settings
 from .snmp.service import Fleet, open_fleet
 from .store import printer_setup
 from .store.journal import Journal
@@ -108,6 +111,7 @@ class Service:
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
     directory: LdapDirectory | None = None
     analyzer: Analyzer | None = None
+    spool: Spool | None = None
     fleet: Fleet | None = None
     notifier: Notifier = field(default_factory=Notifier)
     tls: TlsContext | None = None
@@ -176,6 +180,8 @@ class Service:
             self.directory.close()
         if self.analyzer is not None:
             self.analyzer.close()
+        if self.spool is not None:
+            self.spool.close()
         if self.fleet is not None:
             self.fleet.close()
         await client.close()
@@ -220,7 +226,7 @@ class Service:
         await self._first_admin(store)
         uuids = await store.provision(config)
         console_made = await printer_setup.load(store)
-        spool = Spool(config.spool_dir, config.server.max_document_bytes)
+        spool = self.spool = Spool(config.spool_dir, config.server.max_document_bytes)
         instance = instance_id(config.server.data_dir)
         journal = Journal(config.server.data_dir / "journal.jsonl", instance)
         hooks = Hooks()  # the addons below join it once they are made
@@ -252,7 +258,10 @@ class Service:
         # Mail and the advertised host as saved in the console's Preferences, else the TOML's.
         console_settings = ConsoleSettings(store, config)
         mailer = await console_settings.mailer()
-        self.fleet = await open_fleet(replace(config, printers=every_printer), store, mailer)
+        # The fleet's schedules and networks as saved in the console, else the TOML's.
+        snmp = (await fleet_settings.in_force(config.snmp, store)).applied(config.snmp)
+        fleet_config = replace(config, printers=every_printer, snmp=snmp)
+        self.fleet = await open_fleet(fleet_config, store, mailer)
         meter = self.fleet.meter() if self.fleet is not None else None
         meter_check = MeterCheck(meter, jobs) if meter is not None else None
         dispatcher = Dispatcher(config, jobs, printers, spool, self.tasks, meter_check, queues=())
@@ -343,6 +352,14 @@ class Service:
         if backup.schedule:
             backups = ScheduledBackups(self.config, store, mailer)
             recurring.append(Recurring("backup", backup.schedule, backups.run))
+        if self.config.lists.linked_dirs:  # the lists linked to CSV files, read again
+            mail_settings = ConsoleSettings(store, self.config).mailer
+            linked = LinkedLists(store, self.config.lists, mail_settings)
+            every = f"every {max(1, round(self.config.lists.linked_interval))}s"
+            recurring.append(Recurring("linked-lists", every, linked.refresh_all))
+        # Reports scheduled in the console: looked for on a short tick (they come and go).
+        reports = ReportSchedules(store, ConsoleSettings(store, self.config))
+        recurring.append(Recurring("report-schedules", report_schedules.TICK, reports.run_due))
         if recurring:
             self.tasks.spawn(Scheduler(store, recurring).run(), name="scheduler")
 

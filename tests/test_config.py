@@ -25,6 +25,7 @@ SECTIONS = {
     "dns_sd": config.DnsSdConfig,
     "directory": config.DirectoryConfig,
     "backup": config.BackupConfig,
+    "lists": config.ListsConfig,
     "[printers]": config.PrinterConfig,
     "[queues]": config.QueueConfig,
 }

@@ -18,7 +18,7 @@ async def test_sign_in_browse_and_sign_out(console: Console) -> None:
     await page.get_by_label("Password").fill(ADMIN_PASSWORD)
     await page.get_by_role("button", name="Sign in").click()
     await page.wait_for_url("**/console/")
-    for path in ("/console/", "/console/queues/demo", "/console/fleet", "/release"):
+    for path in ("/me/", "/console/", "/console/queues/demo", "/console/fleet"):
         await console.visit(page, path)
     await page.get_by_role("button", name="Sign out").click()
     await page.wait_for_url("**/signin")

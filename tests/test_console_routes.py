@@ -6,6 +6,7 @@ here, and so does one whose area forgot its role check."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import re
 from pathlib import Path
@@ -15,9 +16,12 @@ from PIL import Image
 
 from gateway.identity.accounts import Accounts
 from gateway.runtime.console_settings import ConsoleSettings
+from gateway.snmp import records
+from gateway.snmp.records import DeviceEntry
 from gateway.store.audit import Actor
 from tests.harness import in_process
-from tests.web_client import WebClient
+from tests.ipp_call import print_job
+from tests.web_client import Reply, WebClient
 from webui import app as webui_app
 from webui.security.areas import AREA_KEY, Area
 
@@ -33,17 +37,35 @@ SAMPLES = {
     "token": "not-a-real-token",
     "username": "book",
     "model": "*",
+    "device_id": "1",
+    "kind": "users",
+    "format": "csv",
+    "id": "1",
+    "index": "0",
+    "action": "up",
 }
 # Where one parameter name means different things in different areas: samples by prefix.
 PREFIX_SAMPLES = {
     "/preferences/permissions/": {"name": "book"},
     "/preferences/printers/": {"name": "virtual"},
 }
+# Routes in an area of both roles whose handler lets only administrators through.
+ADMIN_ONLY = {
+    "/console/jobs/{job_id}/amend",
+    "/console/fleet/devices",
+    "/console/fleet/scan",
+    "/console/fleet/report",
+    "/console/fleet/settings",
+}
+# Event streams: only their status and type are checked (their body never ends).
+STREAMS = {"/console/jobs/events"}
 # Routes whose GET is a download or otherwise not an HTML page still answer 200 to an
 # allowed role; routes whose GET answers something else on purpose are listed here.
 GET_ANSWERS: dict[str, int] = {
     "/": 303,  # to the console when signed in, to the sign-in page otherwise
     "/signin": 200,
+    "/reports/custom/{id}": 404,  # the sample's custom report does not exist
+    "/reports/raw/{id}.{format}": 404,
 }
 
 
@@ -75,7 +97,18 @@ def _fill(pattern: str) -> str:
     return re.sub(r"\{([^}]+)\}", sample, pattern)
 
 
-async def test_every_route_answers_each_role_as_declared(tmp_path: Path, database_url: str) -> None:
+async def _stream_status(client: WebClient, path: str) -> Reply:
+    """An event stream's answer without its body, which never ends."""
+    url = client.base_url + path
+    async with client.session.get(url, allow_redirects=False) as response:
+        if response.status == 200:
+            assert response.headers["Content-Type"].startswith("text/event-stream"), path
+        return Reply(response.status, "", response.headers)
+
+
+async def test_every_route_answers_each_role_as_declared(
+    tmp_path: Path, database_url: str, tmp_pdf: Path
+) -> None:
     out = tmp_path / "out"
     async with in_process(
         tmp_path,
@@ -93,6 +126,11 @@ async def test_every_route_answers_each_role_as_declared(tmp_path: Path, databas
         Image.new("RGB", (40, 20), (200, 30, 30)).save(logo, "PNG")
         await ConsoleSettings(gw.gateway.jobs.store, gw.config).save_logo(
             Actor.cli(), logo.getvalue()
+        )
+        # A job and an SNMP device, so that the pages of one have something to show.
+        await asyncio.to_thread(print_job, gw.queue_uri("demo"), tmp_pdf.read_bytes())
+        await records.ensure_devices(
+            gw.gateway.jobs.store, [DeviceEntry("192.0.2.9:161", "manual")]
         )
         walked = web.Application()
         webui_app.setup(walked, gw.gateway, gw.config)
@@ -115,7 +153,9 @@ async def test_every_route_answers_each_role_as_declared(tmp_path: Path, databas
                     continue
                 for who, client in (("anonymous", anonymous), ("book", book), ("admin", admin)):
                     role = {"anonymous": None, "book": "bookkeeper", "admin": "admin"}[who]
-                    if method == "GET":
+                    if method == "GET" and pattern in STREAMS:
+                        reply = await _stream_status(client, path)
+                    elif method == "GET":
                         reply = await client.get(path)
                     else:
                         token = await client.token_for()
@@ -123,7 +163,7 @@ async def test_every_route_answers_each_role_as_declared(tmp_path: Path, databas
                     if role is None:
                         ok = reply.status == 303 and reply.location.startswith("/signin?next=")
                         want = "303 to /signin"
-                    elif role not in area.roles:
+                    elif role not in area.roles or (role != "admin" and pattern in ADMIN_ONLY):
                         ok, want = reply.status == 403, "403"
                     elif method == "GET":
                         expected = GET_ANSWERS.get(pattern, 200)

@@ -14,8 +14,10 @@ from datetime import datetime
 
 from aiohttp import web
 
-from gateway.config import Config
+from gateway.accounting.linked_lists import LinkedLists
+from gateway.config import Config, QueueConfig
 from gateway.identity.accounts import Accounts
+from gateway.identity.gate import Decision
 from gateway.identity.ldap import LdapDirectory
 from gateway.identity.protocol import Directory
 from gateway.identity.release import Claim
@@ -23,7 +25,9 @@ from gateway.jobs.record import Job
 from gateway.jobs.state import ACTIVE_STATES, TERMINAL_STATES
 from gateway.runtime.console_settings import ConsoleSettings
 from gateway.runtime.mail import Mailer
-from gateway.server.operations import Gateway
+from gateway.server import job_feed
+from gateway.server.job_feed import JobFeed
+from gateway.server.operations import Gateway, IppRequest, Operations, Reply
 from gateway.server.queue_attrs import QueueView
 from gateway.server.queues_live import LiveQueues
 from gateway.snmp import records, report
@@ -65,6 +69,20 @@ class WebContext:
     use_directory: Callable[[Directory | None], None]  # the gate checks with this one now
     # Printers and groups: the live set, changed by console saves at once (None: not served).
     live_queues: LiveQueues | None = None
+    # The live jobs view: jobs' changes fanned out to the console's event streams, a job by
+    # id (the live record when it is active), and cancelling one (None: not served).
+    job_feed: JobFeed | None = None
+    find_job: Callable[[int], Awaitable[Job | None]] | None = None
+    cancel_job: Callable[[Job, str], Awaitable[None]] | None = None  # job, by whom
+    # Queue lists linked to a CSV file on this machine (the grids' "Link this path").
+    linked_lists: LinkedLists | None = None
+    # My printing: who credentials prove on a queue (its sign-in), cancelling a held job (id,
+    # by whom), a person's jobs on a queue (queue, user, at most; newest first), and an IPP
+    # request handled in-process by the operations the IPP endpoint uses (web print).
+    identify: Callable[[QueueConfig, str, str | None], Awaitable[Decision]] | None = None
+    cancel_held: Callable[[int, str], Awaitable[None]] | None = None
+    person_jobs: Callable[[str, str, int], Awaitable[list[Job]]] | None = None
+    handle_ipp: Callable[[IppRequest], Awaitable[Reply]] | None = None
 
 
 CONTEXT_KEY = web.AppKey("webui-context", WebContext)
@@ -81,6 +99,10 @@ def from_gateway(gateway: Gateway, config: Config) -> WebContext:
 
     async def held_jobs() -> list[Job]:
         return await desk.held()
+
+    async def person_jobs(queue: str, user: str, limit: int) -> list[Job]:
+        states = ACTIVE_STATES + TERMINAL_STATES
+        return await jobs.list(queue, states, user=user, limit=limit, newest_first=True)
 
     settings = ConsoleSettings(jobs.store, config)
 
@@ -108,11 +130,21 @@ def from_gateway(gateway: Gateway, config: Config) -> WebContext:
         settings=settings,
         use_directory=use_directory,
         live_queues=gateway.live_queues,
+        job_feed=job_feed.joined(gateway.jobs.hooks),
+        find_job=jobs.get,
+        cancel_job=lambda job, by: gateway.dispatcher.cancel(
+            job, "job-canceled-by-user", f"Canceled by {by}"
+        ),
+        linked_lists=LinkedLists(jobs.store, config.lists, settings.mailer),
+        identify=gateway.gate.identify,
+        cancel_held=desk.cancel,
+        person_jobs=person_jobs,
+        handle_ipp=Operations(gateway).handle,
     )
 
 
 async def read_fleet(store: Store, config: Config) -> Fleet:
-    rows = await report.rows_from_store(store, config.snmp)
+    rows = await report.rows_from_store(store, config.snmp, keep_dropped=True)
     addresses = {device.id: device.address for device in await records.devices(store)}
     alerts = [
         OpenAlert(addresses.get(alert.device_id, ""), alert.message, alert.opened_at)

@@ -59,7 +59,9 @@ def navigation(role: str | None) -> list[NavItem]:
         return []
     items = [
         NavItem("/console/", i18n.gettext("Queues")),
+        NavItem("/console/jobs", i18n.gettext("Jobs")),
         NavItem("/console/fleet", i18n.gettext("Printers")),
+        NavItem("/reports/", i18n.gettext("Reports")),
     ]
     if role == "admin":
         items += [

@@ -9,14 +9,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from ..config import RESERVED_NAMES
 from ..store.audit import Actor, record
-from ..store.models import DepartmentRow, ProjectRow, QueueUserRow
+from ..store.models import DepartmentRow, GridTabRow, ProjectRow, QueueUserRow
 from ..store.store import Store, now
 
 Kind = Literal["user", "project", "department"]
@@ -28,8 +28,12 @@ KINDS: dict[str, type[QueueUserRow] | type[ProjectRow] | type[DepartmentRow]] = 
 STATUSES = ("enabled", "disabled", "removed")
 MAX_NAME = 100
 USER_DETAILS = ("first_name", "last_name", "email", "address")
+DETAILS = {"user": USER_DETAILS, "project": ("description",), "department": ("description",)}
 # The audit log's verb for a change of status: `user.disable`, `project.remove`, ...
 STATUS_VERBS = {"enabled": "enable", "disabled": "disable", "removed": "remove"}
+# The grids' columns a filter searches and a sort may use, by kind.
+COLUMNS = {kind: ("name", *details, "status") for kind, details in DETAILS.items()}
+DETAILS_AND_NAME = {kind: ("name", *details) for kind, details in DETAILS.items()}  # filtered
 
 
 class ListError(ValueError):
@@ -72,6 +76,25 @@ class PutResult:
     unchanged: int = 0
 
 
+@dataclass(frozen=True)
+class GridQuery:
+    """One page of a grid: the rows whose name (or a user's detail) holds `text`, whatever
+    the case, in these statuses, sorted on one column."""
+
+    text: str = ""
+    statuses: tuple[str, ...] = ("enabled", "disabled")
+    sort: str = "name"
+    descending: bool = False
+    offset: int = 0
+    limit: int = 25
+
+
+@dataclass(frozen=True)
+class GridPage:
+    entries: list[Entry]
+    total: int  # rows matching the query, over all pages
+
+
 def check_name(kind: str, name: str) -> str:
     name = name.strip()
     if not name:
@@ -87,7 +110,7 @@ def check_name(kind: str, name: str) -> str:
 
 
 def _entry(kind: str, row: Any) -> Entry:
-    details = tuple((k, getattr(row, k)) for k in USER_DETAILS) if kind == "user" else ()
+    details = tuple((k, getattr(row, k)) for k in DETAILS[kind])
     return Entry(kind, row.queue, row.name, row.status, row.password_hash, details)
 
 
@@ -97,7 +120,7 @@ def _public(kind: str, row: Any) -> dict[str, Any]:
         "status": row.status,
         "password": "(set)" if row.password_hash is not None else "(none)",
     }
-    for key in USER_DETAILS if kind == "user" else ():
+    for key in DETAILS[kind]:
         shown[key] = getattr(row, key)
     return shown
 
@@ -150,6 +173,136 @@ class Lists:
 
         return await self.store.read(fn)
 
+    async def page(self, kind: Kind, queue: str, query: GridQuery) -> GridPage:
+        if query.sort not in COLUMNS[kind]:
+            raise ListError(f"a {kind} grid has no column {query.sort!r}")
+        model: Any = KINDS[kind]
+        where = [model.queue == queue, model.status.in_(query.statuses)]
+        if query.text:
+            where.append(
+                or_(
+                    *(self._contains(getattr(model, c), query.text) for c in DETAILS_AND_NAME[kind])
+                )
+            )
+        column = getattr(model, query.sort)
+        order = [column.desc() if query.descending else column.asc()]
+        if query.sort != "name":
+            order.append(model.name.desc() if query.descending else model.name.asc())
+        page = select(model).where(*where).order_by(*order).offset(query.offset).limit(query.limit)
+
+        async def fn(session: AsyncSession) -> GridPage:
+            # The page reads the sorted column's index in order until it has its rows; a page
+            # not filled is the last, and tells the total. Else the count reads an index
+            # alone, unless a filter makes it read the rows (once: a filter that matches
+            # few rows fills no page).
+            entries = [_entry(kind, row) for row in await session.scalars(page)]
+            if len(entries) < query.limit and (entries or not query.offset):
+                return GridPage(entries, query.offset + len(entries))
+            total = await session.scalar(select(func.count()).select_from(model).where(*where))
+            return GridPage(entries, int(total or 0))
+
+        return await self.store.read(fn)
+
+    def _contains(self, column: Any, text: str) -> Any:
+        """The column holds the text, whatever the (ASCII) case: SQLite's LIKE ignores it,
+        PostgreSQL needs ILIKE; neither needs lower() on every row. An ESCAPE clause makes
+        SQLite's LIKE half again as slow: only a text with a wildcard in it gets one."""
+        postgresql = self.store.engine.dialect.name == "postgresql"
+        if not any(wild in text for wild in "%_\\"):
+            pattern = f"%{text}%"
+            return column.ilike(pattern) if postgresql else column.like(pattern)
+        escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        pattern = f"%{escaped}%"
+        if postgresql:
+            return column.ilike(pattern, escape="\\")
+        return column.like(pattern, escape="\\")
+
+    async def counts(self, queue: str) -> dict[str, int]:
+        """Each kind's enabled entries in the queue: the figures on the grids' tabs."""
+
+        async def fn(session: AsyncSession) -> dict[str, int]:
+            counted = [
+                select(func.count())
+                .select_from(model)
+                .where(model.queue == queue, model.status == "enabled")
+                .scalar_subquery()
+                for model in KINDS.values()
+            ]
+            found = (await session.execute(select(*counted))).one()
+            return {kind: int(count) for kind, count in zip(KINDS, found, strict=True)}
+
+        return await self.store.read(fn)
+
+    async def tab_labels(self, queue: str) -> dict[str, str]:
+        """The names the queue gave its Projects and Departments tabs (absent: the default)."""
+
+        async def fn(session: AsyncSession) -> dict[str, str]:
+            rows = await session.scalars(select(GridTabRow).where(GridTabRow.queue == queue))
+            return {row.kind: row.label for row in rows}
+
+        return await self.store.read(fn)
+
+    async def rename_tab(
+        self, queue: str, kind: Kind, label: str, defaults: dict[str, str], *, actor: Actor
+    ) -> None:
+        """Name the queue's projects or departments tab; the users tab keeps its name, and no
+        two tabs share one (`defaults`: every tab's name when none was given, by kind)."""
+        label = " ".join(label.split())
+        if kind == "user":
+            raise ListError("the users tab keeps its name")
+        if not label or len(label) > MAX_NAME:
+            raise ListError(f"a tab's name has 1 to {MAX_NAME} characters")
+
+        def fn(session: Session) -> None:
+            found = session.scalars(select(GridTabRow).where(GridTabRow.queue == queue))
+            names = {**defaults, **{row.kind: row.label for row in found}}
+            others = {name.casefold() for other, name in names.items() if other != kind}
+            if label.casefold() in others:
+                raise ListError(f"another tab is named {label!r}")
+            row = session.get(GridTabRow, (queue, kind))
+            before = names.get(kind)
+            if row is None:
+                session.add(GridTabRow(queue=queue, kind=kind, label=label))
+            else:
+                row.label = label
+            if before != label:
+                record(session, actor, f"{kind}.tab", queue, {"label": before}, {"label": label})
+
+        await self.store.write(fn)
+
+    async def set_status(
+        self, kind: Kind, queue: str, names: Sequence[str], status: str, *, actor: Actor
+    ) -> int:
+        """Give these entries a status in one transaction, each change audited as
+        `KIND.enable|disable|remove`; how many changed. Names not in the list are refused."""
+        if status not in STATUSES:
+            raise ListError(f"status must be one of {', '.join(STATUSES)}")
+        model: Any = KINDS[kind]
+        wanted = sorted(set(names))
+
+        def fn(session: Session) -> int:
+            found = session.scalars(
+                select(model).where(model.queue == queue, model.name.in_(wanted))
+            )
+            rows = {row.name: row for row in found}
+            missing = [name for name in wanted if name not in rows]
+            if missing:
+                raise ListError(f"queue {queue!r} has no {kind} named {missing[0]!r}")
+            changed = 0
+            for name in wanted:
+                row = rows[name]
+                if row.status == status:
+                    continue
+                before = row.status
+                row.status = status
+                action = f"{kind}.{STATUS_VERBS[status]}"
+                target = _target(queue, name)
+                record(session, actor, action, target, {"status": before}, {"status": status})
+                changed += 1
+            return changed
+
+        return await self.store.write(fn)
+
     async def add(
         self,
         kind: Kind,
@@ -164,7 +317,7 @@ class Lists:
         name = check_name(kind, name)
         if status not in STATUSES:
             raise ListError(f"status must be one of {', '.join(STATUSES)}")
-        unknown = set(details) - set(USER_DETAILS if kind == "user" else ())
+        unknown = set(details) - set(DETAILS[kind])
         if unknown:
             raise ListError(f"a {kind} has no {', '.join(sorted(unknown))}")
         model = KINDS[kind]
@@ -195,7 +348,7 @@ class Lists:
         action is `KIND.enable|disable|remove` for a status alone, else `KIND.edit`."""
         if "status" in values and values["status"] not in STATUSES:
             raise ListError(f"status must be one of {', '.join(STATUSES)}")
-        allowed = {"status", "password_hash", *(USER_DETAILS if kind == "user" else ())}
+        allowed = {"status", "password_hash", *DETAILS[kind]}
         unknown = set(values) - allowed
         if unknown:
             raise ListError(f"a {kind} has no {', '.join(sorted(unknown))}")
@@ -268,7 +421,7 @@ def _checked_put(kind: str, put: Put) -> Put:
     name = check_name(kind, put.name)
     if put.status is not None and put.status not in STATUSES:
         raise ListError(f"{name!r}: status must be one of {', '.join(STATUSES)}")
-    unknown = {key for key, _ in put.details} - set(USER_DETAILS if kind == "user" else ())
+    unknown = {key for key, _ in put.details} - set(DETAILS[kind])
     if unknown:
         raise ListError(f"a {kind} has no {', '.join(sorted(unknown))}")
     if put.keep_password and put.password_hash is not None:

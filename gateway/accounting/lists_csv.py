@@ -18,6 +18,9 @@ PASSWORD_MARKER = "*****"  # what SmartTracker's grid shows for a password; neve
 SEPARATORS = (",", ";", "\t")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+")  # loosely: a mailbox, an @ and a domain
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# A cell a spreadsheet would run as a formula starts with one of these; an export quotes it
+# with a leading apostrophe (as spreadsheets do), which an import takes off again.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 Problem = tuple[int, str]  # (line number in the file, what is wrong there)
 
@@ -80,15 +83,28 @@ class InvalidCsv(ValueError):
 # --- import -------------------------------------------------------------------------------
 
 
-def parse(data: bytes, kind: str, stored: Mapping[str, Entry] | None = None) -> list[Record]:
+def parse(
+    data: bytes,
+    kind: str,
+    stored: Mapping[str, Entry] | None = None,
+    *,
+    mapping: Mapping[str, int] | None = None,
+    legacy: bool = False,
+) -> list[Record]:
     """The file's rows, all valid, or InvalidCsv naming every bad one. `stored` (the queue's
-    entries of this kind, by name) lets the password marker be checked too."""
-    text = _decode(data)
+    entries of this kind, by name) lets the password marker be checked too. `mapping` (a
+    field's column number, from 0) replaces reading the columns from the header's names: the
+    columns it leaves out are not read. `legacy` reads a file that is not UTF-8 as
+    Windows-1252 (Excel's "CSV" in western locales) instead of refusing it."""
+    text = _decode(data, legacy)
     rows = _rows(text, _separator(text))
     if not rows:
         raise InvalidCsv([(1, f"the file is empty: the first line must be {_headers(kind)}")])
     header_line, header = rows[0]
-    columns, problems = _read_header(header_line, header, kind)
+    if mapping is None:
+        columns, problems = _read_header(header_line, header, kind)
+    else:
+        columns, problems = _mapped_columns(header_line, header, kind, mapping)
     if columns is None:
         raise InvalidCsv(problems)
     records: list[Record] = []
@@ -106,12 +122,52 @@ def parse(data: bytes, kind: str, stored: Mapping[str, Entry] | None = None) -> 
     return records
 
 
-def _decode(data: bytes) -> str:
+def header_of(data: bytes, legacy: bool = False) -> list[str]:
+    """The cells of the file's first line: the columns a person maps onto the grid's fields."""
+    text = _decode(data, legacy)
+    rows = _rows(text, _separator(text))
+    return [cell.strip() for cell in rows[0][1]] if rows else []
+
+
+def proposed_mapping(kind: str, header: list[str]) -> dict[str, int]:
+    """Each field's column where a header cell names it (as import reads names): a proposal."""
+    known = {_normal(name): c.field for c in COLUMNS[kind] for name in (c.header, *c.aliases)}
+    mapping: dict[str, int] = {}
+    for index, cell in enumerate(header):
+        field = known.get(_normal(cell))
+        if field is not None:
+            mapping.setdefault(field, index)
+    return mapping
+
+
+def _mapped_columns(
+    line: int, header: list[str], kind: str, mapping: Mapping[str, int]
+) -> tuple[list[Column | None] | None, list[Problem]]:
+    by_field = {column.field: column for column in COLUMNS[kind]}
+    unknown = sorted(set(mapping) - set(by_field))
+    if unknown:
+        return None, [(line, f"a {kind} has no field {unknown[0]!r}")]
+    if "name" not in mapping:
+        return None, [(line, f"no column is mapped to {COLUMNS[kind][0].header}")]
+    width = max(len(header), *(index + 1 for index in mapping.values()))
+    columns: list[Column | None] = [_IGNORED] * width
+    for field, index in mapping.items():
+        if not 0 <= index < len(header):
+            return None, [(line, f"the file has no column {index + 1}")]
+        if columns[index] is not _IGNORED:
+            return None, [(line, f"column {header[index]!r} is mapped to two fields")]
+        columns[index] = by_field[field]
+    return columns, []
+
+
+def _decode(data: bytes, legacy: bool = False) -> str:
     try:
         if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):  # Excel's "Unicode text"
             return data.decode("utf-16")
         return data.decode("utf-8-sig")  # with or without the BOM Excel writes
     except UnicodeDecodeError as exc:
+        if legacy:
+            return data.decode("cp1252", errors="replace")
         line = data[: exc.start].count(b"\n") + 1
         raise InvalidCsv([(line, "not UTF-8 text: save the file as CSV UTF-8")]) from exc
 
@@ -193,7 +249,7 @@ def _read_row(
         if column is _IGNORED:
             continue
         if column is not None:
-            values[column.field] = cell.strip()
+            values[column.field] = _unquoted(cell.strip())
         elif cell.strip() and index >= len(columns):
             problems.append((line, f"{len(cells)} fields, the header has {len(columns)}"))
             break
@@ -212,6 +268,13 @@ def _read_row(
     details = _details(line, values, kind, problems)
     status = _status(line, values.get("status", ""), problems)  # the last column of the grids
     return Record(line, name, password, keep, status, details), problems
+
+
+def _unquoted(cell: str) -> str:
+    """A cell as an export neutralised it, back as it was stored."""
+    if cell.startswith("'") and cell[1:2] and cell[1:].startswith(FORMULA_STARTS):
+        return cell[1:]
+    return cell
 
 
 def _status(line: int, cell: str, problems: list[Problem]) -> str | None:
@@ -269,13 +332,26 @@ def _details(
 # --- export -------------------------------------------------------------------------------
 
 
-def write(out: TextIO, kind: str, entries: Iterable[Entry]) -> None:
-    """The header, then one row per entry; a stored password shows as the marker, never more."""
+def write(
+    out: TextIO,
+    kind: str,
+    entries: Iterable[Entry],
+    *,
+    neutralise: bool = False,
+    delimiter: str = ",",
+) -> None:
+    """The header, then one row per entry; a stored password shows as the marker, never more.
+    `neutralise` quotes every cell a spreadsheet would take for a formula."""
     columns = COLUMNS[kind]
-    writer = csv.writer(out)  # RFC 4180: CRLF, quotes where a field needs them
+    writer = csv.writer(out, delimiter=delimiter)  # RFC 4180: CRLF, quotes where needed
     writer.writerow([column.header for column in columns])
     for entry in entries:
-        writer.writerow([_cell(entry, column.field) for column in columns])
+        cells = [_cell(entry, column.field) for column in columns]
+        writer.writerow([neutralised(cell) for cell in cells] if neutralise else cells)
+
+
+def neutralised(cell: str) -> str:
+    return f"'{cell}" if cell.startswith(FORMULA_STARTS) else cell
 
 
 def _cell(entry: Entry, field: str) -> str:

@@ -69,6 +69,8 @@ class WebConfig:
     # /metrics: a bearer token read from this file, or a request from one of these addresses.
     metrics_token_file: str = ""
     metrics_allow: tuple[str, ...] = ("127.0.0.1", "::1")
+    # My printing's web print: the largest document a person may upload, in MiB.
+    web_print_max_mib: int = 50
 
 
 @dataclass(frozen=True)
@@ -170,6 +172,14 @@ class BackupConfig:
 
 
 @dataclass(frozen=True)
+class ListsConfig:
+    """Queue lists kept in step with CSV files on this machine ("Link this path")."""
+
+    linked_dirs: tuple[str, ...] = ()  # absolute directories a linked file may be in; none: off
+    linked_interval: float = 300.0  # seconds between reads of the linked files
+
+
+@dataclass(frozen=True)
 class QueueConfig:
     name: str
     printers: tuple[str, ...]
@@ -193,6 +203,7 @@ class Config:
     snmp: SnmpConfig = SnmpConfig()
     mail: MailConfig = MailConfig()
     backup: BackupConfig = BackupConfig()
+    lists: ListsConfig = ListsConfig()
     printers: tuple[PrinterConfig, ...] = ()
     queues: tuple[QueueConfig, ...] = ()
     source: str = "embedded default"
@@ -255,6 +266,7 @@ def parse(raw: Mapping[str, Any], source: str = "<memory>") -> Config:
     known = {
         *("server", "database", "web", "jobs", "analysis", "dns_sd", "directory", "snmp"),
         *("mail", "backup", "printers", "queues"),
+        "lists",
     }
     _no_unknown(raw, known, "top level")
     server = _section(ServerConfig, raw.get("server", {}), "[server]")
@@ -281,6 +293,7 @@ def parse(raw: Mapping[str, Any], source: str = "<memory>") -> Config:
         snmp=_snmp_section(raw.get("snmp", {})),
         mail=_mail_section(raw.get("mail", {})),
         backup=_backup_section(raw.get("backup", {})),
+        lists=_lists_section(raw.get("lists", {})),
         printers=printers,
         queues=queues,
         source=source,
@@ -290,6 +303,8 @@ def parse(raw: Mapping[str, Any], source: str = "<memory>") -> Config:
         raise ConfigError(
             f"[web] public_url must start with http:// or https:// (got {config.web.public_url!r})"
         )
+    if not 1 <= config.web.web_print_max_mib <= 4096:
+        raise ConfigError("[web] web_print_max_mib must be 1 to 4096")
     return config
 
 
@@ -373,6 +388,15 @@ def _backup_section(table: Any) -> BackupConfig:
     directory = section.directory.expanduser().absolute()
     if directory == Path(directory.anchor):
         raise ConfigError("[backup] directory: not the root directory; choose a folder")
+    return section
+
+
+def _lists_section(table: Any) -> ListsConfig:
+    section: ListsConfig = _section(ListsConfig, table, "[lists]")
+    for directory in section.linked_dirs:
+        path = Path(directory)
+        if not path.is_absolute() or path == Path(path.anchor):
+            raise ConfigError(f"[lists] linked_dirs: {directory!r} must be an absolute folder")
     return section
 
 

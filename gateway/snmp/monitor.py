@@ -13,8 +13,8 @@ from urllib.parse import urlsplit
 from ..config import Config, SnmpAccess
 from ..runtime.mail import Mail, Mailer, MailError
 from ..store.models import SnmpAlertRow, SnmpDeviceRow
-from ..store.store import Store, now
-from . import alerts, discovery, records, report
+from ..store.store import Store, StoreUnavailable, now
+from . import alerts, discovery, fleet_settings, records, report
 from .client import Credentials, SnmpClient, SnmpError, Target, split_host_port
 from .poller import bounded, read_device
 from .reading import DeviceReading
@@ -174,14 +174,23 @@ class FleetMonitor:
             except Exception:
                 log.exception("meter read round failed")
             elapsed = asyncio.get_running_loop().time() - started
-            await asyncio.sleep(max(1.0, self.settings.poll_interval - elapsed))
+            await asyncio.sleep(max(1.0, await self._poll_interval() - elapsed))
+
+    async def _poll_interval(self) -> float:
+        """As saved in the console (read each round, so a change applies at once), else
+        [snmp] poll_interval."""
+        try:
+            return (await fleet_settings.in_force(self.settings, self.store)).poll_interval
+        except StoreUnavailable:
+            return self.settings.poll_interval
 
     async def send_report(self, formats: Sequence[str] | None = None) -> int:
         """Mail the meter report; new devices count as reported once it has gone out."""
         rows = await report.rows_from_store(self.store, self.settings)
         stamp = now().strftime("%Y-%m-%d")
         files = report.attachments(rows, formats or self.settings.report_formats, stamp)
-        to = self.mailer.recipients(await self.store.admin_emails())
+        chosen = (await fleet_settings.in_force(self.settings, self.store)).report_to
+        to = chosen or self.mailer.recipients(await self.store.admin_emails())
         await self.mailer.send(
             Mail(to, f"printgate meter report {stamp}", report.summary(rows), tuple(files))
         )

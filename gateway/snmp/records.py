@@ -12,6 +12,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
+from ..store import audit
 from ..store.models import MeterReadingRow, SnmpAlertRow, SnmpDeviceRow
 from ..store.store import Store, now
 from .alerts import Episode
@@ -67,6 +68,33 @@ async def ensure_devices(store: Store, entries: Sequence[DeviceEntry]) -> list[S
 
     if not entries:
         return []
+    return await store.write(fn)
+
+
+async def add_device(store: Store, address: str, actor: audit.Actor) -> bool:
+    """A device added by hand in the console, with its audit entry; False if already known."""
+
+    def fn(session: Session) -> bool:
+        if session.scalar(select(SnmpDeviceRow.id).where(SnmpDeviceRow.address == address)):
+            return False
+        session.add(
+            SnmpDeviceRow(
+                address=address,
+                printer="",
+                origin="manual",
+                first_seen=now(),
+                reported=False,
+                model="",
+                serial="",
+                sys_name="",
+                location="",
+                sys_object_id="",
+                last_error="",
+            )
+        )
+        audit.record(session, actor, "snmp.device.add", address, after={"address": address})
+        return True
+
     return await store.write(fn)
 
 

@@ -55,7 +55,7 @@ class ReportRow:
     status: str
     errors: str
     last_read: str
-    flag: str  # new | stale | ""
+    flag: str  # new | stale | "" (| dropped, kept for the console only)
 
     def values(self) -> list[object]:
         return [getattr(self, c) for c in COLUMNS]
@@ -66,15 +66,21 @@ def build_rows(
     latest: dict[int, MeterReadingRow],
     settings: SnmpConfig,
     moment: datetime,
+    keep_dropped: bool = False,
 ) -> list[ReportRow]:
+    """keep_dropped: the devices gone for good stay in, flagged "dropped" (the console shows
+    them; the mailed report leaves them out)."""
     rows = []
     for device in devices:
         seen = device.last_read or device.first_seen
-        if moment - seen >= timedelta(seconds=settings.drop_after):
+        dropped = moment - seen >= timedelta(seconds=settings.drop_after)
+        if dropped and not keep_dropped:
             continue  # gone for good as far as the reports are concerned
         reading = latest.get(device.id)
         stale = is_stale(device.last_read, device.first_seen, moment, settings.stale_after)
-        flag = "stale" if stale else ("new" if not device.reported else "")
+        flag = (
+            "dropped" if dropped else "stale" if stale else ("new" if not device.reported else "")
+        )
         rows.append(
             ReportRow(
                 device_id=device.id,
@@ -110,9 +116,15 @@ def _supplies(reading: MeterReadingRow | None) -> str:
     return "; ".join(parts)
 
 
-async def rows_from_store(store: Store, settings: SnmpConfig) -> list[ReportRow]:
+async def rows_from_store(
+    store: Store, settings: SnmpConfig, keep_dropped: bool = False
+) -> list[ReportRow]:
     return build_rows(
-        await records.devices(store), await records.latest_readings(store), settings, now()
+        await records.devices(store),
+        await records.latest_readings(store),
+        settings,
+        now(),
+        keep_dropped,
     )
 
 

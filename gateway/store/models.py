@@ -132,10 +132,14 @@ class ProjectRow(_Listed, Base):
     __tablename__ = "projects"
     __table_args__ = (UniqueConstraint("queue", "name"),)
 
+    description: Mapped[str] = mapped_column(String(255), default="")  # migration 0009
+
 
 class DepartmentRow(_Listed, Base):
     __tablename__ = "departments"
     __table_args__ = (UniqueConstraint("queue", "name"),)
+
+    description: Mapped[str] = mapped_column(String(255), default="")  # migration 0009
 
 
 class SettingRow(Base):
@@ -215,7 +219,7 @@ class AuditRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     actor: Mapped[str] = mapped_column(String(100))
-    source: Mapped[str] = mapped_column(String(10))  # console | cli
+    source: Mapped[str] = mapped_column(String(10))  # console | cli | ipp
     action: Mapped[str] = mapped_column(String(100))
     target: Mapped[str] = mapped_column(String(255), default="")
     before: Mapped[str] = mapped_column(Text, default="")
@@ -371,3 +375,58 @@ class ScheduledTaskRow(Base):
 # The clean-up's plan and deletion pick ended jobs created before a date: one range per state
 # in this index instead of reading every job (migration 0010).
 Index("ix_jobs_state_created", JobRow.state, JobRow.created_at)
+
+
+class GridTabRow(Base):
+    """A queue's own name for its Projects or Departments tab in the console (migration 0009)."""
+
+    __tablename__ = "grid_tabs"
+
+    queue: Mapped[str] = mapped_column(String(100), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)  # project | department
+    label: Mapped[str] = mapped_column(String(100))
+
+
+class LinkedListRow(Base):
+    """A queue's list kept in step with a CSV file on the server, re-read on a schedule
+    (accounting/linked_lists.py); `failing` is set once the file turns bad, so that the alert
+    goes out once per episode (migration 0009)."""
+
+    __tablename__ = "linked_lists"
+
+    queue: Mapped[str] = mapped_column(String(100), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)  # user|project|department
+    path: Mapped[str] = mapped_column(Text)
+    linked_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    digest: Mapped[str] = mapped_column(String(64), default="")  # SHA-256 of the file last applied
+    problems: Mapped[str] = mapped_column(Text, default="")  # JSON: [[line, message], ...]
+    failing: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+# The console's grids (migration 0009) page a queue's rows sorted on any column, by name
+# within it: each order is an index, read in order, and counts by status read one alone.
+GRID_ORDERS: dict[str, tuple[type[_Listed], tuple[str, ...]]] = {
+    "queue_users": (
+        QueueUserRow,
+        ("name", "status", "first_name", "last_name", "email", "address"),
+    ),
+    "projects": (ProjectRow, ("name", "status", "description")),
+    "departments": (DepartmentRow, ("name", "status", "description")),
+}
+for _table, (_model, _orders) in GRID_ORDERS.items():
+    for _column in _orders:
+        _then = "status" if _column == "name" else "name"
+        Index(
+            f"ix_{_table}_by_{_column}",
+            _model.queue,
+            getattr(_model, _column),
+            getattr(_model, _then),
+        )
+
+
+# Reports read jobs by the time they finished: each name's jobs, the raw export (migration 0010).
+Index("ix_jobs_completed", JobRow.completed_at)
+
+# The console's jobs view filtered by user, newest first (migration 0012).
+Index("ix_jobs_user_id", JobRow.user, JobRow.id)

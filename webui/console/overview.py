@@ -1,21 +1,16 @@
-"""/console/: what every console account sees first: the queues with their state and recent
-jobs, and the fleet read over SNMP."""
+"""/console/: what every console account sees first: the queues with their state, each
+queue's grids of users, projects and departments (grids/), and the fleet read over SNMP."""
 
 from __future__ import annotations
-
-import time
 
 from aiohttp import web
 
 from gateway.server.queue_attrs import Origin
 
 from ..context import CONTEXT_KEY
-from ..i18n import gettext
 from ..pages import render
 from ..security.areas import EVERY_ROLE, area
-from . import fleet, jobs
-
-RECENT_JOBS = 50
+from . import fleet, grids, jobs
 
 
 def _origin(request: web.Request) -> Origin:
@@ -43,28 +38,10 @@ async def queues_page(request: web.Request) -> web.Response:
     return render(request, "console/queues.html", queues=queues)
 
 
-async def queue_page(request: web.Request) -> web.Response:
-    context = request.config_dict[CONTEXT_KEY]
-    view = context.queues.get(request.match_info["name"])
-    if view is None:
-        raise web.HTTPNotFound(text=gettext("No such queue."))
-    jobs = await context.recent_jobs(view.name, RECENT_JOBS)
-    origin = _origin(request)
-    return render(
-        request,
-        "console/queue.html",
-        queue=view,
-        uri=f"{origin.ipp_scheme}://{origin.host}/ipp/print/{view.name}",
-        state=view.state(),
-        jobs=jobs,
-        now=time.time(),
-    )
-
-
 def make() -> web.Application:
     app = area("overview", EVERY_ROLE)
     app.router.add_get("/", queues_page)
-    app.router.add_get("/queues/{name}", queue_page)
+    grids.add_routes(app)
     jobs.add_routes(app)
     fleet.add_routes(app)
     return app

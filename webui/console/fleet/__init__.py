@@ -1,20 +1,18 @@
-"""/console/fleet: the printers read over SNMP."""
+"""/console/fleet: the printers read over SNMP, each device's page, and the administrators'
+fleet actions."""
 
 from __future__ import annotations
 
 from aiohttp import web
 
-from ...context import CONTEXT_KEY
-from ...pages import render
-
-
-async def fleet_page(request: web.Request) -> web.Response:
-    """The printers read over SNMP: latest meters and supplies (new and stale highlighted as
-    in the mailed report), and the alert episodes still open."""
-    fleet = await request.config_dict[CONTEXT_KEY].fleet()
-    return render(request, "console/fleet.html", rows=fleet.rows, alerts=fleet.alerts)
+from . import actions, device, page
 
 
 def add_routes(app: web.Application) -> None:
-    """Into the overview area (both roles)."""
-    app.router.add_get("/fleet", fleet_page)
+    """Into the overview area (both roles; the actions check for an administrator)."""
+    app.router.add_get("/fleet", page.fleet_page)
+    app.router.add_get(r"/fleet/{device_id:\d+}", device.device_page)
+    app.router.add_post("/fleet/devices", actions.add_device)
+    app.router.add_post("/fleet/scan", actions.scan)
+    app.router.add_post("/fleet/report", actions.send_report)
+    app.router.add_post("/fleet/settings", actions.save_settings)
