@@ -12,20 +12,16 @@ from gateway.accounting.linked_lists import LinkedLists
 from gateway.accounting.lists import MAX_NAME, Kind, Lists
 from gateway.config import RESERVED_NAMES
 from gateway.server.queue_attrs import QueueView
-from gateway.store.audit import Actor
 
-from ...context import CONTEXT_KEY, WebContext
 from ...i18n import gettext
-from ...security.guard import signed_in
+from ..common import actor as actor
+from ..common import context as context
+from ..common import is_admin as is_admin
 
 # The URL's word for each list, in the tabs' order.
 SEGMENTS: dict[str, Kind] = {"users": "user", "projects": "project", "departments": "department"}
 SEGMENT_OF = {kind: segment for segment, kind in SEGMENTS.items()}
 PAGE_SIZES = (25, 50, 100)
-
-
-def context(request: web.Request) -> WebContext:
-    return request.config_dict[CONTEXT_KEY]
 
 
 def lists(request: web.Request) -> Lists:
@@ -48,17 +44,6 @@ def kind_of(request: web.Request) -> Kind:
     if kind is None:
         raise web.HTTPNotFound(text=gettext("No such list."))
     return kind
-
-
-def is_admin(request: web.Request) -> bool:
-    signed = signed_in(request)
-    return signed is not None and signed.account.role == "admin"
-
-
-def actor(request: web.Request) -> Actor:
-    signed = signed_in(request)
-    assert signed is not None  # the area's role check ran first
-    return Actor(signed.account.username, "console")
 
 
 def default_labels() -> dict[str, str]:

@@ -8,13 +8,9 @@ from gateway.identity.accounts import Account
 from gateway.jobs.record import Job
 from gateway.server.job_feed import JobFeed
 
-from ...context import CONTEXT_KEY, WebContext
 from ...i18n import gettext
-from ...security.guard import signed_in
-
-
-def context(request: web.Request) -> WebContext:
-    return request.config_dict[CONTEXT_KEY]
+from ..common import account as account
+from ..common import context as context
 
 
 def feed(request: web.Request) -> JobFeed:
@@ -22,12 +18,6 @@ def feed(request: web.Request) -> JobFeed:
     if found is None:
         raise web.HTTPServiceUnavailable(text=gettext("The live view is not served here."))
     return found
-
-
-def account(request: web.Request) -> Account:
-    signed = signed_in(request)
-    assert signed is not None  # the area's role check ran first
-    return signed.account
 
 
 def require_admin(request: web.Request) -> Account:

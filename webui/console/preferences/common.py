@@ -4,26 +4,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from gateway.identity.accounts import Account
-from gateway.store.audit import Actor
-
-from ...context import CONTEXT_KEY, WebContext
-from ...security.guard import signed_in
-
-
-def context(request: web.Request) -> WebContext:
-    return request.config_dict[CONTEXT_KEY]
-
-
-def account(request: web.Request) -> Account:
-    """The signed-in administrator (the area's role check ran before any handler)."""
-    signed = signed_in(request)
-    assert signed is not None
-    return signed.account
-
-
-def actor(request: web.Request) -> Actor:
-    return Actor(account(request).username, "console")
+from ..common import account as account
+from ..common import actor as actor
+from ..common import context as context
 
 
 def saved_message(request: web.Request) -> str:

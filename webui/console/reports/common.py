@@ -11,37 +11,21 @@ from aiohttp import web
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.identity.accounts import Account
 from gateway.maintenance.report_scopes import scope_for
 from gateway.reports.by_name import ByNameOptions
 from gateway.reports.period import PRESETS, Period, PeriodError, between, preset
 from gateway.reports.scope import ALL_PRINTERS, Scope, Target
-from gateway.store.audit import Actor
 from gateway.store.models import GridTabRow
 
-from ...context import CONTEXT_KEY, WebContext
 from ...forms import Form
 from ...i18n import gettext
-from ...security.guard import signed_in
+from ..common import account as account
+from ..common import actor as actor
+from ..common import context as context
 
 BY_NAME = ("users", "projects", "departments")
 CUSTOM_PERIOD = "dates"
 QUERY_FIELDS = ("period", "from", "to", "target", "with_tax", "billable", "fees")
-
-
-def context(request: web.Request) -> WebContext:
-    return request.config_dict[CONTEXT_KEY]
-
-
-def account(request: web.Request) -> Account:
-    """The signed-in account (the area's role check ran before any handler)."""
-    signed = signed_in(request)
-    assert signed is not None
-    return signed.account
-
-
-def actor(request: web.Request) -> Actor:
-    return Actor(account(request).username, "console")
 
 
 async def scope(request: web.Request) -> Scope:
