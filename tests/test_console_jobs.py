@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
@@ -16,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.accounting.lists import Lists
 from gateway.accounting.rates import Rates
+from gateway.analysis.figures import JobOptions
 from gateway.identity.accounts import Accounts
 from gateway.ipp import JobState
 from gateway.ipp import model as m
@@ -229,3 +232,107 @@ async def test_a_job_page_release_cancel_and_amend(gw: InProcess, tmp_pdf: Path)
         history = (await admin.get(f"/console/jobs/{held}")).text
         assert history.count("<td>20") >= 3  # accepted, held, released... each dated
         assert (await admin.get("/console/jobs/999999")).status == 404
+
+
+def _two_page_pdf(path: Path) -> Path:
+    """An A4 page with a small red square (colour lines), then an A5 page all black (a mono
+    high density image)."""
+    from reportlab.lib.pagesizes import A4, A5
+    from reportlab.pdfgen import canvas
+
+    pdf = canvas.Canvas(str(path), pagesize=A4)
+    pdf.setFillColorRGB(1, 0, 0)
+    pdf.rect(100, 100, 100, 100, fill=1, stroke=0)
+    pdf.showPage()
+    pdf.setPageSize(A5)
+    pdf.setFillGray(0)
+    pdf.rect(0, 0, A5[0], A5[1], fill=1, stroke=0)
+    pdf.showPage()
+    pdf.save()
+    return path
+
+
+def _page_rows(page: str) -> list[dict[str, str]]:
+    """The per-page table's rows: their data attributes and cells' text."""
+    rows = re.findall(
+        r'<tr data-page="(\d+)" data-color="(\w+)" data-category="(\w*)">(.*?)</tr>', page
+    )
+    return [
+        {
+            "page": number,
+            "color": color,
+            "category": category,
+            "cells": " | ".join(re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", cells)),
+        }
+        for number, color, category, cells in rows
+    ]
+
+
+async def test_a_job_page_shows_each_page_as_jobs_json_does(gw: InProcess, tmp_path: Path) -> None:
+    pdf = _two_page_pdf(tmp_path / "two.pdf").read_bytes()
+    job_id = await _print(gw, pdf, name="two pages")
+
+    async def measured() -> bool:
+        job = await gw.gateway.jobs.get(job_id)
+        return job is not None and job.is_terminal and bool(job.measurement)
+
+    await _until(measured, "the job printed and measured")
+    async with await _client(gw, "keeper", KEEPER_PASSWORD) as keeper:
+        page = await keeper.get(f"/console/jobs/{job_id}")
+    assert page.status == 200
+    assert '<table class="per-page" id="per-page">' in page.text
+    assert re.search(r'<caption id="per-page-caption">[^<]+</caption>', page.text)
+    assert page.text.count('<th scope="col">') >= 8
+    rows = _page_rows(page.text)
+    assert [(r["page"], r["color"], r["category"]) for r in rows] == [
+        ("1", "color", "color_lines"),
+        ("2", "mono", "high_density"),
+    ]
+    times = "\u00d7"  # the multiplication sign between width and height
+    assert rows[0]["cells"].startswith(f"1 | 210 {times} 297 | colour | 0.00 % | ")
+    assert rows[0]["cells"].endswith(" | 0.00 % | Colour lines")
+    assert rows[1]["cells"] == (
+        f"2 | 148 {times} 210 | mono | 0.00 % | 0.00 % | 0.00 % | 100.00 % | High density image"
+    )
+    # The CLI's JSON lists the same pages, with the same figures.
+    config = tmp_path / "printgate.toml"  # where in_process wrote it
+    listed = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "gateway", "jobs", "--json", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    [job] = [j for j in json.loads(listed.stdout) if j["id"] == job_id]
+    per_page = job["analysis"]["per_page"]
+    assert job["analysis"]["per_page_truncated"] == 0 and job["analysis"]["pages"] == 2
+    assert [(p["width_mm"], p["height_mm"], p["color"], p["category"]) for p in per_page] == [
+        (210.0, 297.0, True, "color_lines"),
+        (148.0, 210.0, False, "high_density"),
+    ]
+    first, second = per_page
+    assert first["coverage"]["m"] > 0.001 and first["coverage"]["y"] > 0.001
+    assert second["coverage"] == {"c": 0.0, "m": 0.0, "y": 0.0, "k": 1.0}
+    shown = f"{first['coverage']['m'] * 100:.2f} %"
+    assert rows[0]["cells"].split(" | ")[4] == shown  # M, as the page shows it
+
+
+@pytest.mark.no_database
+def test_a_huge_document_keeps_its_first_thousand_pages_and_counts_the_rest() -> None:
+    from gateway.analysis import Ink, Page
+    from gateway.analysis.figures import PAGES_KEPT, Thresholds, job_figures, page_figures
+
+    pages = [Page(210.0, 297.0, Ink(k=0.05 * (i % 3)), 0.0) for i in range(PAGES_KEPT + 5)]
+    kept = page_figures(pages, Thresholds())
+    assert len(kept["per_page"]) == PAGES_KEPT and kept["per_page_truncated"] == 5
+    assert kept["per_page"][2] == {
+        "width_mm": 210.0,
+        "height_mm": 297.0,
+        "color": False,
+        "coverage": {"c": 0.0, "m": 0.0, "y": 0.0, "k": 0.1},
+        "category": "mono_lines",
+    }
+    # Beside the whole job's figures, whose keys stay as they were.
+    whole = job_figures(pages, JobOptions()).as_dict()
+    assert not set(kept) & set(whole) and whole["pages"] == PAGES_KEPT + 5

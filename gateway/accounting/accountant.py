@@ -21,7 +21,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from ..analysis.figures import JobFigures, Thresholds
+from ..analysis.figures import JobFigures, Thresholds, page_figures
 from ..analysis.job_options import job_options
 from ..analysis.runner import Analyzer, Measurement, Request
 from ..config import AnalysisConfig
@@ -50,8 +50,9 @@ BUSY_BATCH_INTERVAL = 1.0
 QUIET_BATCH_PER_WORKER = 4
 
 
-def measured_fields(measurement: Measurement) -> dict[str, Any]:
-    """The job record's columns for what analysis found, or why it found nothing."""
+def measured_fields(measurement: Measurement, thresholds: Thresholds) -> dict[str, Any]:
+    """The job record's columns for what analysis found, or why it found nothing. The
+    measurement column also keeps each page's figures, for the job's page and `jobs --json`."""
     figures = measurement.figures
     if figures is None:
         return {
@@ -73,7 +74,9 @@ def measured_fields(measurement: Measurement) -> dict[str, Any]:
         "area_printed_m2": figures.area_printed_m2,
         "area_used_m2": figures.area_used_m2,
         "length_used_m": figures.length_used_m,
-        "measurement": json.dumps(figures.as_dict(), sort_keys=True),
+        "measurement": json.dumps(
+            {**figures.as_dict(), **page_figures(measurement.pages, thresholds)}, sort_keys=True
+        ),
     }
 
 
@@ -196,7 +199,7 @@ class Accountant:
                     log.exception("job %d: its document could not be measured", job.id)
             results = await asyncio.gather(*(self.analyzer.measure(r) for _, _, r in requests))
             for (job, extra, _), measurement in zip(requests, results, strict=True):
-                fields = measured_fields(measurement)
+                fields = measured_fields(measurement, self.thresholds)
                 _log_measurement(job, measurement, fields)
                 measured.append((job, {**extra, **fields}))
             await self.jobs.update_many(measured)

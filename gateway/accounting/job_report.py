@@ -39,6 +39,9 @@ def measured(job: Job) -> dict[str, Any]:
         "area_used_m2": job.area_used_m2,
         "length_used_m": job.length_used_m,
         "categories": details.get("categories", {}),
+        # Each page as the document describes it; jobs measured before they were kept have none.
+        "per_page": details.get("per_page", []),
+        "per_page_truncated": details.get("per_page_truncated", 0),
         "media_type": job.media_type,
     }
 

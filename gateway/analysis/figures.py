@@ -275,3 +275,30 @@ def job_figures(
 
 def _color_class(side: Side) -> str:
     return "color" if side.ink.is_color else "mono"
+
+
+# A job's record keeps the figures of this many of its document's pages; a longer document keeps
+# only the count of the rest, so a manual of thousands of pages does not bloat its job's row.
+PAGES_KEPT = 1000
+
+
+def page_figures(
+    pages: Sequence[Page], thresholds: Thresholds, limit: int = PAGES_KEPT
+) -> dict[str, Any]:
+    """Each page as the document describes it (before copies, page-ranges, number-up or a
+    monochrome print): size, colour or mono, coverage per channel and print category, the
+    first `limit` pages in "per_page" and the count left out in "per_page_truncated". The keys
+    are those of `printgate analyze`'s per_page ("pages" is already the job's page count)."""
+    return {
+        "per_page": [
+            {
+                "width_mm": round(page.width_mm, 2),
+                "height_mm": round(page.height_mm, 2),
+                "color": page.color,
+                "coverage": _rounded(page.ink),
+                "category": thresholds.category(page.ink),
+            }
+            for page in pages[:limit]
+        ],
+        "per_page_truncated": max(0, len(pages) - limit),
+    }

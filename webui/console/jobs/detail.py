@@ -60,6 +60,16 @@ def milestones(job: Job) -> list[StateChange]:
     return steps
 
 
+def category_labels() -> dict[str, str]:
+    """The print categories by the names SmartTracker's reports give them."""
+    return {
+        "mono_lines": gettext("Mono lines"),
+        "color_lines": gettext("Colour lines"),
+        "low_density": gettext("Low density image"),
+        "high_density": gettext("High density image"),
+    }
+
+
 def page_values(request: web.Request, job: Job, **extra: Any) -> dict[str, Any]:
     queue_view = context(request).queues.get(job.queue)
     seen = feed(request).history(job.id)
@@ -71,6 +81,7 @@ def page_values(request: web.Request, job: Job, **extra: Any) -> dict[str, Any]:
         "labels": state_labels(),
         "attributes": attributes(job),
         "measured": job_report.measured(job),
+        "category_labels": category_labels(),
         "reported": job_report.reported(job),
         "charge": job_report.charged(job),
         "history": history,
