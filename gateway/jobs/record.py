@@ -100,11 +100,19 @@ class Job:
         return cls(**values)
 
     def row_fields(self) -> dict[str, Any]:
-        return {name: stored_value(name, getattr(self, name)) for name in _FIELD_NAMES}
+        # Every new job pays for this: the few fields stored differently are converted by
+        # name, the rest copied as they are.
+        values = vars(self)
+        fields = {name: values[name] for name in _FIELD_NAMES}
+        for name in _CONVERTED_FIELDS:
+            fields[name] = stored_value(name, fields[name])
+        return fields
 
 
 # dataclasses.fields() builds its answer anew on each call: a new job's row would pay for it.
 _FIELD_NAMES = tuple(f.name for f in dataclasses.fields(Job))
+# The fields stored_value changes: the state, the reasons and the str enums.
+_CONVERTED_FIELDS = ("state", "reasons", "forward_phase", "analysis_status")
 
 
 def stored_value(name: str, value: Any) -> Any:

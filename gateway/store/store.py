@@ -20,9 +20,9 @@ from collections.abc import Awaitable, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
-from sqlalchemy import Table, delete, func, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session, sessionmaker
@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from ..config import Config
 from ..tasks import TaskKeeper
 from .db import create_engine, migrate, sync_writer_engine
+from .job_insert import JOBS_TABLE, insert_jobs
 from .models import AppUserRow, JobRow, PrinterRow, QueueMemberRow, QueueRow
 
 log = logging.getLogger(__name__)
@@ -386,20 +387,8 @@ def _outcomes(batch: list[_Write], ready: list[_Write], results: list[Any]) -> l
 
 def _apply(session: Session, batch: list[_Write]) -> list[Any]:
     rows = [w.job_row for w in batch if w.job_row is not None]
-    new_ids = iter(_insert_jobs(session, rows) if rows else ())
+    new_ids = iter(insert_jobs(session, rows) if rows else ())
     return [next(new_ids) if w.fn is None else w.fn(session) for w in batch]
-
-
-def _insert_jobs(session: Session, rows: list[dict[str, Any]]) -> list[int]:
-    """One INSERT ... RETURNING for all jobs submitted while the last commit ran. The ids are
-    matched back by each job's unique uuid: asking the database to return them in parameter
-    order would make SQLAlchemy insert row by row."""
-    statement = insert(JOBS_TABLE).returning(JobRow.uuid, JobRow.id)
-    ids = {uuid: job_id for uuid, job_id in session.execute(statement, rows)}
-    return [ids[row["uuid"]] for row in rows]
-
-
-JOBS_TABLE = cast(Table, JobRow.__table__)  # Core insert: the ORM's bulk path costs more
 
 
 # SQLSTATE classes of a server that is away: connection exceptions (08), and the server
