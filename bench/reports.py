@@ -89,7 +89,9 @@ MOMENT = {
 SERIES = {
     "sqlite": "WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < {jobs})"
     " INSERT INTO jobs ({columns}) SELECT {values} FROM seq",
-    "postgresql": "INSERT INTO jobs ({columns}) SELECT {values} FROM generate_series(1, {jobs}) n",
+    # bigint: (n - 1) * 365 passes 2^31 at 10,000,000 jobs
+    "postgresql": "INSERT INTO jobs ({columns}) SELECT {values}"
+    " FROM generate_series(1::bigint, {jobs}) n",
 }
 DAY = {
     "sqlite": "CAST(strftime('%Y%m%d', completed_at) AS INTEGER)",
