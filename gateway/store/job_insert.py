@@ -14,6 +14,7 @@ from functools import lru_cache
 from typing import Any, cast
 
 from sqlalchemy import Dialect, Table, insert
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from .models import JobRow
@@ -29,14 +30,20 @@ def insert_jobs(session: Session, rows: list[dict[str, Any]]) -> list[int]:
     if connection.dialect.name == "sqlite":
         sql, processors = _sqlite_insert(connection.dialect, tuple(rows[0]))
         cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        dbapi_error = connection.dialect.loaded_dbapi.Error
+        ids = []
         try:
-            ids = []
             for row in rows:
-                cursor.execute(sql, _bound(row, processors))
+                params = _bound(row, processors)
+                cursor.execute(sql, params)
                 ids.append(int(cursor.lastrowid))
-            return ids
+        except dbapi_error as exc:
+            # Raised as SQLAlchemy would have: the store tells a full disk or a locked file
+            # (OperationalError) from a bad row by these classes.
+            raise DBAPIError.instance(sql, params, exc, dbapi_error) from exc
         finally:
             cursor.close()
+        return ids
     # The ids are matched back by each job's unique uuid: asking the database to return them
     # in parameter order would make SQLAlchemy insert row by row.
     statement = insert(JOBS_TABLE).returning(JobRow.uuid, JobRow.id)
