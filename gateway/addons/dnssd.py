@@ -126,7 +126,7 @@ class AvahiPublisher:
         (path,) = await _call(self.bus, "/", AVAHI_SERVER, "EntryGroupNew")
         name = advert.name
         for _ in range(10):
-            await self._add(str(path), advert, name)
+            host = await self._add(str(path), advert, name)
             state = await self._settled(str(path))
             if state != AVAHI_COLLISION:
                 break
@@ -137,9 +137,13 @@ class AvahiPublisher:
             name = str(alternative)
             await _call(self.bus, str(path), AVAHI_GROUP, "Reset")
         self._groups[advert.key] = (str(path), advert, name)
-        log.info("advertised %s as %r on %s:%d", advert.service_type, name, self.host, advert.port)
+        where = " on the loopback interface only" if advert.loopback_only else ""
+        log.info(
+            "advertised %s as %r on %s:%d%s", advert.service_type, name, host, advert.port, where
+        )
 
-    async def _add(self, path: str, advert: Advert, name: str) -> None:
+    async def _add(self, path: str, advert: Advert, name: str) -> str:
+        """Add the service (and its subtypes) to the entry group; the host name it names."""
         # As cupsd does for queues it does not share: on the loopback interface only, where
         # clients on this host find it and nobody on the network is sent where nothing answers.
         interface = socket.if_nametoindex(LOOPBACK) if advert.loopback_only else AVAHI_UNSPEC
@@ -163,6 +167,7 @@ class AvahiPublisher:
                 [*base, f"{subtype}._sub.{advert.service_type}"],
             )
         await _call(self.bus, path, AVAHI_GROUP, "Commit")
+        return host or self._configured_host or self.host
 
     async def _loopback_host(self, port: int) -> str:
         """The host name a loopback advert names: one of its own, whose only address is
