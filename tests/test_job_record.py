@@ -66,3 +66,29 @@ async def test_new_rows_read_back_as_written_and_a_bad_one_sinks_alone(store: St
     row = await store.get_job(first)
     assert row is not None
     assert Job.from_row(row) == dataclasses.replace(job, id=first)
+
+
+async def test_a_batch_of_new_jobs_gets_each_row_its_own_id(store: Store) -> None:
+    """Jobs arriving together are inserted and committed as one batch (on SQLite, one
+    statement whose ids are counted back from the last): each id must name its own job."""
+
+    def fields(n: int) -> dict[str, object]:
+        job = Job(
+            id=0,
+            uuid=f"urn:uuid:batch-{n}",
+            queue="q",
+            state=JobState.PENDING,
+            created_at=datetime(2026, 3, 4, tzinfo=UTC),
+            user=f"user {n}",
+        )
+        row = job.row_fields()
+        del row["id"]
+        return row
+
+    ids = await asyncio.gather(*(store.insert_job(fields(n)) for n in range(12)))
+    assert len(set(ids)) == 12
+    for n, job_id in enumerate(ids):
+        row = await store.get_job(job_id)
+        assert row is not None and (row.uuid, row.user) == (f"urn:uuid:batch-{n}", f"user {n}")
+    later = await store.insert_job(fields(12))
+    assert later > max(ids)

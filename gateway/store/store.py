@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from ..config import Config
 from ..tasks import TaskKeeper
 from .db import create_engine, migrate, sync_writer_engine
-from .job_insert import JOBS_TABLE, insert_jobs
+from .job_insert import JOBS_TABLE, MAX_ROWS_AT_ONCE, commit_new_jobs, insert_jobs
 from .models import AppUserRow, JobRow, PrinterRow, QueueMemberRow, QueueRow
 
 log = logging.getLogger(__name__)
@@ -179,11 +179,16 @@ class Store:
         return _outcomes(batch, ready, results)
 
     def _run_in_thread(self, batch: list[_Write]) -> list[_Write]:
-        assert self._writer_sessions is not None
+        assert self._writer_sessions is not None and self._writer_engine is not None
         _make_durable(batch)  # free for a write already made durable (a retry)
         ready = [w for w in batch if w.failure is None]
-        with self._writer_sessions() as session, session.begin():
-            results = _apply(session, ready)
+        new_jobs = [w.job_row for w in ready if w.job_row is not None]
+        if new_jobs and len(new_jobs) == len(ready) <= MAX_ROWS_AT_ONCE:
+            # Intake's batch: new jobs only, in one statement (job_insert.py says why).
+            results: list[Any] = commit_new_jobs(self._writer_engine, new_jobs)
+        else:
+            with self._writer_sessions() as session, session.begin():
+                results = _apply(session, ready)
         return _outcomes(batch, ready, results)
 
     # --- queues -------------------------------------------------------------------------------
