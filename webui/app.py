@@ -20,7 +20,7 @@ from .console import account as account_area
 from .console import audit, overview, preferences, reports
 from .context import CONTEXT_KEY, from_gateway
 from .security import headers, recovery, signin, totp
-from .security.guard import Handler, guard, signed_in
+from .security.guard import NOT_WEB, Handler, guard, signed_in
 
 # The areas under their prefixes. A route outside them is public: PUBLIC_ROUTES lists them
 # all, and tests/test_console_routes.py checks every route's answer for every role.
@@ -63,7 +63,9 @@ def setup(app: web.Application, gateway: Gateway, config: Config) -> None:
 @web.middleware
 async def language(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Pages speak the account's language, else the console's (Preferences, Options), else
-    the browser's first known one."""
+    the browser's first known one. IPP and the other machine routes speak no language here."""
+    if request.path.startswith(NOT_WEB):
+        return await handler(request)
     signed = signed_in(request)
     chosen = signed.account.language if signed is not None else ""
     if not chosen:
