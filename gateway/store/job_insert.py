@@ -81,7 +81,8 @@ def commit_new_jobs(engine: Engine, rows: list[dict[str, Any]]) -> list[int]:
     finally:
         connection.close()
     # One statement's rows take consecutive ids in their order: each new row of an
-    # AUTOINCREMENT table gets the largest id so far plus one, and the writer is alone.
+    # AUTOINCREMENT table gets the largest id so far plus one, and the statement holds the
+    # database's write lock from its first row to its commit.
     return list(range(int(last_id) - len(rows) + 1, int(last_id) + 1))
 
 
